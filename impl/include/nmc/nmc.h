@@ -1,0 +1,12 @@
+/* nmc/nmc.h - all of netmcore-c. */
+#ifndef NMC_NMC_H
+#define NMC_NMC_H
+
+#include "nmc/status.h"
+#include "nmc/sys.h"
+#include "nmc/value.h"
+#include "nmc/mem.h"
+#include "nmc/sync.h"
+#include "nmc/mempool.h"
+
+#endif

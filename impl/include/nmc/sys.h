@@ -1,0 +1,79 @@
+/* nmc/sys.h - the thin system layer every other module stands on.
+ *
+ * Page size, POSIX shared memory with unpredictable names (created O_EXCL,
+ * mode 0600), mmap helpers, futex wait / wake on shared words, committing
+ * backing store with posix_fallocate, and a first touch that turns SIGBUS
+ * into a status. Linux only.
+ */
+#ifndef NMC_SYS_H
+#define NMC_SYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Longest shm name we make, NUL included ("/" + prefix + "_" + 16 hex). */
+#define NMC_SHM_NAME_MAX 96
+/* Longest prefix accepted by the name makers. */
+#define NMC_SHM_PREFIX_MAX 64
+
+/* The system page size (cached). */
+size_t nmc_sys_pagesize(void);
+/* len rounded up to whole pages; NMC_EOVERFLOW if that wraps. */
+int nmc_sys_round_pages(size_t len, size_t *rounded);
+
+/* Fills buf with "/<prefix>_<16 random hex digits>" (getrandom). prefix:
+ * 1..NMC_SHM_PREFIX_MAX characters of [A-Za-z0-9_.-]; else NMC_EINVAL. */
+int nmc_sys_unique_name(const char *prefix, char *buf, size_t buflen);
+
+/* Creates a new POSIX shm object of size bytes under a unique name made from
+ * prefix (retrying on the rare EEXIST), O_EXCL, mode 0600. On success *fd is
+ * open read-write and name (NMC_SHM_NAME_MAX bytes) holds the name. */
+int nmc_sys_shm_create(const char *prefix, size_t size, int *fd, char *name);
+/* Opens an existing shm object read-write. */
+int nmc_sys_shm_open(const char *name, int *fd);
+/* Removes the name; NMC_ENOT_FOUND if it does not exist. */
+int nmc_sys_shm_unlink(const char *name);
+/* Size of the object behind fd (fstat). */
+int nmc_sys_fd_size(int fd, size_t *size);
+
+/* Maps len bytes of fd at pos, shared, read-write. addr is a hint (NULL for
+ * none); with fixed, the mapping must land exactly there or NMC_ESYS with
+ * errno EEXIST (never clobbers an existing mapping). */
+int nmc_sys_map(int fd, size_t len, off_t pos, void *addr, bool fixed, void **out);
+/* Anonymous private read-write pages (len rounded to pages). */
+int nmc_sys_map_anon(size_t len, void *addr, void **out);
+int nmc_sys_unmap(void *addr, size_t len);
+
+/* Commits [off, off+len) of the file behind fd (posix_fallocate, retrying
+ * EINTR). A full tmpfs or disk gives NMC_ENOSPC; then the pages are not
+ * usable and touching them could raise SIGBUS. */
+int nmc_sys_commit(int fd, off_t off, off_t len);
+/* Writes one byte per page of [addr, addr+len) (value unchanged) with SIGBUS
+ * caught: NMC_ENOSPC if the backing store could not supply a page. Safe to
+ * call from several threads; the caller's SIGBUS handler is restored. */
+int nmc_sys_touch(void *addr, size_t len);
+
+/* Futexes on 32-bit words in shared memory (process-shared, never private).
+ * wait blocks while *word == expected, until woken, a signal, or abs_deadline
+ * (CLOCK_MONOTONIC; NULL = forever). Returns NMC_OK (woken, value changed or
+ * interrupted: callers re-check and loop), or NMC_ETIMEDOUT. */
+int nmc_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *abs_deadline);
+/* Wakes up to n waiters (INT32_MAX for all); returns how many woke, >= 0. */
+int nmc_futex_wake(uint32_t *word, int n);
+
+/* A CLOCK_MONOTONIC deadline seconds from now. */
+void nmc_deadline_in(double seconds, struct timespec *out);
+/* True once the deadline has passed. */
+bool nmc_deadline_passed(const struct timespec *deadline);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,12 @@
+"""A cc_test per test_<module>[_<topic>].c, depending on //impl:<module>."""
+
+def nmc_test_suites(files):
+    for f in files:
+        name = f[:-len(".c")]
+        module = name[len("test_"):].split("_")[0]
+        native.cc_test(
+            name = name,
+            srcs = [f],
+            deps = [":support", "//impl:" + module],
+            size = "medium",
+        )
