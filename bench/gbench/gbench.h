@@ -82,9 +82,18 @@ enum nmc_counter_flags {
 };
 void nmc_bench_counter(nmc_bench_state *st, const char *name, double value, unsigned flags);
 
-/* Keeps the compiler from optimising away a value or memory writes. */
-void nmc_bench_do_not_optimize(const void *p);
-void nmc_bench_clobber_memory(void);
+/* Keeps the compiler from optimising away a value or memory writes: the
+ * same empty asm statements as benchmark::DoNotOptimize / ClobberMemory,
+ * inline so that they cost no call. do_not_optimize makes p (and, through
+ * the memory clobber, everything reachable) look read by the asm. */
+static inline void nmc_bench_do_not_optimize(const void *p)
+{
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+static inline void nmc_bench_clobber_memory(void)
+{
+    __asm__ __volatile__("" : : : "memory");
+}
 
 /* Runs the registered benchmarks (Initialize + RunSpecifiedBenchmarks). */
 int nmc_bench_main(int argc, char **argv);

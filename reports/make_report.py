@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Turns a merged Google Benchmark JSON (bench/run.sh) into REPORT.md.
+
+usage: make_report.py RESULTS.json [--targets TARGETS.json] [--out REPORT.md]
+
+Benchmark names follow  AREA/WORKLOAD.../IMPL[/ARG...]  where IMPL is "nmc"
+for this project's implementation and anything else for a peer (memcpy,
+pthread, posix_sem, boost, nmc_simulate, ...). Components that Google
+Benchmark appends (manual_time, real_time, iterations:N, repeats:N, ...) are
+dropped first; trailing numeric components are arguments and stay part of
+the workload, so "lock/contended/nmc/4/manual_time" is area "lock",
+workload "contended/4", implementation "nmc".
+
+Per benchmark one row of figures is used: the "median" aggregate when
+repetitions produced aggregates, else the median over its iteration rows.
+The figure compared is items_per_second if present, else bytes_per_second
+(higher is better), else real_time (lower is better); the ratio column is
+oriented so that a value > 1 means nmc is faster than that peer.
+
+Targets (reports/targets.json) are a list of objects:
+  {"benchmark": NAME, "metric": KEY, "op": "<=" | ">=" | "<" | ">",
+   "bound": NUMBER}                       -- value op bound, or
+  {..., "ratio": NUMBER, "of": OTHER_NAME} -- value op ratio * OTHER's value
+plus an optional "note". KEY is any field or counter of the benchmark's JSON
+row (bytes_per_second, items_per_second, ns_per_block, p99_ns, ...); the
+times real_time and cpu_time are taken in nanoseconds. A target whose
+benchmark was not run (filtered out, failed) is reported "not measured".
+Standard library only.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+
+GB_SUFFIXES = ("manual_time", "real_time", "process_time")
+GB_PREFIXES = ("iterations:", "repeats:", "min_time:", "threads:", "min_warmup_time:")
+TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+OPS = {
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+}
+
+
+def split_name(name):
+    """(area, workload, impl) of a benchmark name, as the docstring says."""
+    parts = [p for p in name.split("/")
+             if p not in GB_SUFFIXES and not p.startswith(GB_PREFIXES)]
+    args = []
+    while len(parts) > 1 and parts[-1].lstrip("-").isdigit():
+        args.insert(0, parts.pop())
+    if len(parts) < 3:  # no implementation component: a bare workload
+        return parts[0], "/".join(parts[1:] + args), "-"
+    return parts[0], "/".join(parts[1:-1] + args), parts[-1]
+
+
+def numeric_fields(row):
+    """Every numeric field of a row; times converted to nanoseconds."""
+    scale = TIME_TO_NS.get(row.get("time_unit", "ns"), 1.0)
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[k] = v * scale if k in ("real_time", "cpu_time") else v
+    return out
+
+
+def select_rows(benchmarks):
+    """{run_name: (fields, error message or None)} with one figure set each."""
+    groups = {}
+    for b in benchmarks:
+        groups.setdefault(b.get("run_name", b.get("name")), []).append(b)
+    out = {}
+    for name, rows in groups.items():
+        errors = [r.get("error_message", "error") for r in rows if r.get("error_occurred")]
+        if errors:
+            out[name] = ({}, errors[0])
+            continue
+        medians = [r for r in rows if r.get("run_type") == "aggregate"
+                   and r.get("aggregate_name") == "median"]
+        if medians:
+            out[name] = (numeric_fields(medians[0]), None)
+            continue
+        its = [numeric_fields(r) for r in rows if r.get("run_type", "iteration") == "iteration"]
+        keys = set().union(*its) if its else set()
+        out[name] = ({k: statistics.median([f[k] for f in its if k in f]) for k in keys}, None)
+    return out
+
+
+def figure(fields):
+    """(metric, value, higher_is_better) compared between implementations."""
+    for key in ("items_per_second", "bytes_per_second"):
+        if key in fields:
+            return key, fields[key], True
+    return "real_time", fields.get("real_time"), False
+
+
+def si(v, units):
+    """v scaled by 1000 or 1024 steps with 3 significant digits."""
+    base, names = units
+    i = 0
+    while abs(v) >= base and i < len(names) - 1:
+        v /= base
+        i += 1
+    return f"{v:.3g} {names[i]}"
+
+
+def fmt(metric, v):
+    if v is None:
+        return ""
+    if metric == "bytes_per_second":
+        return si(v, (1024.0, ["B/s", "KiB/s", "MiB/s", "GiB/s", "TiB/s"]))
+    if metric == "items_per_second":
+        return si(v, (1000.0, ["/s", "k/s", "M/s", "G/s", "T/s"]))
+    if metric in ("real_time", "cpu_time"):
+        return si(v, (1000.0, ["ns", "us", "ms", "s"]))
+    return f"{v:.4g}"
+
+
+def ratio(nmc, peer, higher_is_better):
+    """peer vs nmc, > 1 when nmc is faster; None when not computable."""
+    if nmc is None or peer is None or nmc == 0 or peer == 0:
+        return None
+    return nmc / peer if higher_is_better else peer / nmc
+
+
+def area_tables(rows):
+    """Markdown lines: one table per area, workloads by implementation."""
+    areas = {}
+    for name, (fields, err) in rows.items():
+        if err is not None:
+            continue
+        area, workload, impl = split_name(name)
+        areas.setdefault(area, {}).setdefault(workload, {})[impl] = fields
+    lines = []
+    for area in sorted(areas):
+        workloads = areas[area]
+        peers = sorted({i for w in workloads.values() for i in w if i != "nmc"})
+        lines += [f"## {area}", ""]
+        head = ["workload", "metric", "nmc"]
+        for p in peers:
+            head += [p, f"{p}/nmc"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for workload in sorted(workloads):
+            impls = workloads[workload]
+            base = impls.get("nmc") or next(iter(impls.values()))
+            metric, _, higher = figure(base)
+            nmc_v = impls["nmc"].get(metric) if "nmc" in impls else None
+            cells = [workload, metric, fmt(metric, nmc_v)]
+            for p in peers:
+                pv = impls[p].get(metric) if p in impls else None
+                r = ratio(nmc_v, pv, higher)
+                cells += [fmt(metric, pv), "" if r is None else f"{r:.2f}x"]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def evaluate(target, rows):
+    """(measured text, status) of one target against the selected rows."""
+    fields, err = rows.get(target["benchmark"], ({}, None))
+    value = fields.get(target["metric"])
+    if value is None:
+        return (f"error: {err}" if err else "-"), "not measured"
+    op = OPS[target["op"]]
+    if "of" in target:
+        ref = rows.get(target["of"], ({}, None))[0].get(target["metric"])
+        if not ref:
+            return fmt(target["metric"], value), "not measured"
+        got = value / ref
+        return (f"{fmt(target['metric'], value)} = {got:.2f} x {target['of']}",
+                "met" if op(got, target["ratio"]) else "NOT met")
+    return fmt(target["metric"], value), "met" if op(value, target["bound"]) else "NOT met"
+
+
+def describe(target):
+    if "of" in target:
+        return f"{target['metric']} {target['op']} {target['ratio']} x {target['of']}"
+    return f"{target['metric']} {target['op']} {target['bound']}"
+
+
+def target_lines(targets, rows):
+    lines = ["## Targets", "", "| benchmark | target | measured | status |",
+             "|---|---|---|---|"]
+    for t in targets:
+        measured, status = evaluate(t, rows)
+        status = f"**{status}**" if status == "NOT met" else status
+        lines.append(f"| {t['benchmark']} | {describe(t)} | {measured} | {status} |")
+    return lines + [""]
+
+
+def fingerprint_lines(context):
+    fp = context.get("nmc_fingerprint", {})
+    lines = ["# Benchmark report", ""]
+    lines += [f"- {k}: {v}" for k, v in fp.items()]
+    for k in ("date", "host_name", "library_build_type"):
+        if k in context:
+            lines.append(f"- {k}: {context[k]}")
+    return lines + [""]
+
+
+def error_lines(rows):
+    failed = sorted((n, e) for n, (_, e) in rows.items() if e is not None)
+    if not failed:
+        return []
+    return ["## Failed benchmarks", ""] + [f"- {n}: {e}" for n, e in failed] + [""]
+
+
+def make_report(results, targets):
+    """The whole REPORT.md text."""
+    rows = select_rows(results.get("benchmarks", []))
+    lines = fingerprint_lines(results.get("context", {}))
+    if targets:
+        lines += target_lines(targets, rows)
+    lines += area_tables(rows)
+    lines += error_lines(rows)
+    return "\n".join(lines)
+
+
+def load_targets(path):
+    if path is None:
+        return []
+    with open(path, encoding="utf-8") as f:
+        targets = json.load(f)["targets"]
+    for t in targets:
+        if t.get("op") not in OPS or ("bound" in t) == ("of" in t) or \
+                ("of" in t and "ratio" not in t):
+            raise ValueError(f"bad target: {t}")
+    return targets
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results")
+    p.add_argument("--targets")
+    p.add_argument("--out")
+    args = p.parse_args(argv)
+    with open(args.results, encoding="utf-8") as f:
+        results = json.load(f)
+    text = make_report(results, load_targets(args.targets))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Runs a Python test script with Debian's interpreter; the script's
+# directory's parent is the reports/ directory it tests.
+set -eu
+script=$1
+exec /usr/bin/python3 "$script" "$(dirname "$script")/.."
