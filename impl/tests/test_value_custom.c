@@ -35,32 +35,34 @@ END_TEST
 
 START_TEST(byte_size_checks_every_field)
 {
-    struct {
-        struct nmc_bigarray ba;
-        intptr_t dims[NMC_BA_MAX_NUM_DIMS];
-    } b = {{NULL, 2, NMC_BA_COMPLEX64, NULL}, {3, 5}};
+    struct nmc_bigarray *ba = nmc_arena_alloc_words(arena, 4 + NMC_BA_MAX_NUM_DIMS);
+    ck_assert_ptr_nonnull(ba);
+    *ba = (struct nmc_bigarray){NULL, 2, NMC_BA_COMPLEX64, NULL};
+    ba->dim[0] = 3;
+    ba->dim[1] = 5;
     size_t bytes;
-    ck_assert_ok(nmc_ba_byte_size(&b.ba, &bytes));
+    ck_assert_ok(nmc_ba_byte_size(ba, &bytes));
     ck_assert_uint_eq(bytes, 3 * 5 * 16);
-    b.ba.dim[1] = 0;
-    ck_assert_ok(nmc_ba_byte_size(&b.ba, &bytes));
+    ba->dim[1] = 0;
+    ck_assert_ok(nmc_ba_byte_size(ba, &bytes));
     ck_assert_uint_eq(bytes, 0);
-    b.ba.dim[1] = -1;
-    ck_assert_status(nmc_ba_byte_size(&b.ba, &bytes), NMC_EINVAL);
-    b.ba.dim[0] = INTPTR_MAX;
-    b.ba.dim[1] = 4;
-    ck_assert_status(nmc_ba_byte_size(&b.ba, &bytes), NMC_EOVERFLOW);
-    b.ba.dim[0] = INTPTR_MAX / 4;
-    b.ba.dim[1] = 1;
-    ck_assert_status(nmc_ba_byte_size(&b.ba, &bytes), NMC_EOVERFLOW); /* elements ok, bytes not */
-    b.ba.num_dims = 0;
-    ck_assert_status(nmc_ba_byte_size(&b.ba, &bytes), NMC_EINVAL);
-    b.ba.num_dims = 17;
-    ck_assert_status(nmc_ba_byte_size(&b.ba, &bytes), NMC_EINVAL);
-    b.ba.num_dims = 1;
-    b.ba.flags = NMC_BA_KIND_COUNT;
-    ck_assert_status(nmc_ba_byte_size(&b.ba, &bytes), NMC_EINVAL);
+    ba->dim[1] = -1;
+    ck_assert_status(nmc_ba_byte_size(ba, &bytes), NMC_EINVAL);
+    ba->dim[0] = INTPTR_MAX;
+    ba->dim[1] = 4;
+    ck_assert_status(nmc_ba_byte_size(ba, &bytes), NMC_EOVERFLOW);
+    ba->dim[0] = INTPTR_MAX / 4;
+    ba->dim[1] = 1;
+    ck_assert_status(nmc_ba_byte_size(ba, &bytes), NMC_EOVERFLOW); /* elements ok, bytes not */
+    ba->num_dims = 0;
+    ck_assert_status(nmc_ba_byte_size(ba, &bytes), NMC_EINVAL);
+    ba->num_dims = 17;
+    ck_assert_status(nmc_ba_byte_size(ba, &bytes), NMC_EINVAL);
+    ba->num_dims = 1;
+    ba->flags = NMC_BA_KIND_COUNT;
+    ck_assert_status(nmc_ba_byte_size(ba, &bytes), NMC_EINVAL);
     ck_assert_status(nmc_ba_byte_size(NULL, &bytes), NMC_EINVAL);
+    ck_assert_status(nmc_ba_byte_size(ba, NULL), NMC_EINVAL);
 }
 END_TEST
 

@@ -201,22 +201,32 @@ int nmc_alloc_tuple(nmc_arena *arena, unsigned tag, size_t n, const nmc_value *f
 
 /* ---- structural operations (OCaml's compare, =, Hashtbl.hash) ------------- */
 /* Total order of OCaml's compare: immediates before blocks, then by tag, size
- * and fields; NaN handling and string order as OCaml. Pairs already under
- * comparison are assumed equal, so cyclic values terminate. Closures, objects,
- * lazies, abstract blocks give NMC_EUNSUPPORTED (OCaml raises). *result is
- * <0, 0 or >0. */
+ * and fields; NaN handling and string order as OCaml; Forward blocks are
+ * followed, objects compare by oid, Lazy blocks structurally (as OCaml: an
+ * unforced lazy holds a closure and fails there). Pairs already under
+ * comparison are assumed equal, so cyclic values terminate. Closures, infix
+ * and abstract blocks, custom blocks without a compare function and Forward
+ * chains longer than 1000 give NMC_EUNSUPPORTED (OCaml raises), a custom
+ * block without ops NMC_EINVAL. *result is -1, 0 or 1. */
 int nmc_compare(nmc_value a, nmc_value b, int *result);
-/* Structural equality (OCaml's =); NaN is unequal to itself. */
+/* Structural equality (OCaml's =); NaN is unequal to itself, also inside
+ * double arrays and float bigarrays. Errors as nmc_compare. */
 int nmc_equal(nmc_value a, nmc_value b, bool *equal);
-/* OCaml's Hashtbl.hash: caml_hash(10, 100, 0, v), same result as OCaml. */
+/* OCaml's Hashtbl.hash: caml_hash(10, 100, 0, v), same result as OCaml
+ * (4.13, 64-bit): a 30-bit hash of at most 10 meaningful values. Never fails;
+ * reads at most 256 blocks, so cycles and long lists are fine. */
 uint32_t nmc_hash(nmc_value v);
-/* OCaml's Hashtbl.seeded_hash_param count limit seed v. */
+/* OCaml's Hashtbl.seeded_hash_param count limit seed v; a limit outside
+ * 0..256 means 256. */
 uint32_t nmc_hash_param(int count, int limit, uint32_t seed, nmc_value v);
 /* Graph isomorphism: a and b have the same shape, the same leaves (bitwise)
  * and the same sharing and cycles (a bijection between their blocks). The test
- * and fuzz oracle of the copier. Custom ops are compared by identifier and
- * bigarray data by content. Iterative: no recursion limit. NMC_ENOMEM if
- * its bookkeeping cannot be allocated. */
+ * and fuzz oracle of the copier. Header colors are ignored; custom ops are
+ * compared by identifier and bigarray data by content (not by owner).
+ * Zero-size blocks have no identity: an atom matches any zero-size block of
+ * its tag. Iterative: no recursion limit. NMC_EUNSUPPORTED on closures,
+ * NMC_EINVAL on a custom block without ops, NMC_ENOMEM if its bookkeeping
+ * cannot be allocated. */
 int nmc_isomorphic(nmc_value a, nmc_value b, bool *same);
 
 #ifdef __cplusplus

@@ -3,17 +3,19 @@
  *
  * Their compare and hash functions are those of OCaml's runtime (ints.c,
  * bigarray.c) so that nmc_compare and nmc_hash order and hash them as OCaml
- * does. One difference: OCaml's bigarray compare also flags unordered float
- * pairs (NaN) so that `=` is false; ops->compare has no channel for that, so
- * here two bigarrays holding NaN at the same index compare equal.
+ * does, including OCaml's flag for unordered float pairs (NaN), which makes
+ * `=` false on a bigarray holding NaN (custom_unordered.h).
  */
 #include <string.h>
 
+#include "custom_unordered.h"
 #include "hash_mix.h"
 #include "nmc/status.h"
 #include "nmc/value.h"
 
 #define CMP(a, b) (((a) > (b)) - ((a) < (b)))
+
+_Thread_local bool nmc_custom_compare_unordered = false;
 
 static int int32_compare(nmc_value a, nmc_value b)
 {
@@ -82,7 +84,8 @@ int nmc_ba_byte_size(const struct nmc_bigarray *ba, size_t *bytes)
     return NMC_OK;
 }
 
-/* Lexicographic element order; floats: NaN before numbers (OCaml's rule). */
+/* Lexicographic element order; floats: NaN before numbers and equal to NaN
+ * (OCaml's rule), an unordered pair raising nmc_custom_compare_unordered. */
 #define BA_INT_COMPARE(type)                                                   \
     do {                                                                       \
         const type *p1 = b1->data, *p2 = b2->data;                             \
@@ -101,6 +104,7 @@ int nmc_ba_byte_size(const struct nmc_bigarray *ba, size_t *bytes)
             if (e1 > e2)                                                       \
                 return 1;                                                      \
             if (e1 != e2) {                                                    \
+                nmc_custom_compare_unordered = true;                           \
                 if (e1 == e1)                                                  \
                     return 1;                                                  \
                 if (e2 == e2)                                                  \

@@ -58,8 +58,8 @@ static inline uint32_t hash_mix_double(uint32_t h, double d)
     memcpy(&bits, &d, sizeof bits);
     uint32_t hi = (uint32_t)(bits >> 32), lo = (uint32_t)bits;
     if ((hi & 0x7FF00000u) == 0x7FF00000u && (lo | (hi & 0xFFFFFu)) != 0) {
-        hi = 0x7FF00001u;
-        lo = 0;
+        hi = 0x7FF00000u;
+        lo = 1;
     } else if (hi == 0x80000000u && lo == 0) {
         hi = 0;
     }
