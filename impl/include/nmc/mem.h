@@ -115,12 +115,16 @@ int nmc_copier_create(nmc_copier **out);
 void nmc_copier_destroy(nmc_copier *c);
 
 /* Copies v into m at off (word-aligned), as OCamlnet's init_value. opt may be
- * NULL (no flags, target = m). On success *voffset = off + 8 is the root's
+ * NULL (no flags, target = m). It borrows a per-thread cached nmc_copier
+ * (freed at thread exit; a nested call gets a temporary one), so repeated
+ * calls do not pay for a fresh visited-block table. On success *voffset = off + 8 is the root's
  * offset and *bytelen the bytes used. v must be a block. Errors:
  * NMC_EINVAL (v immediate, off misaligned or past the end), NMC_EOUT_OF_SPACE
  * (does not fit; nothing is written past m.data + m.len), NMC_EUNSUPPORTED
- * (closure, object, lazy, forward, infix, abstract, custom or atom without
- * its flag, mapped-file bigarray), NMC_ENOMEM. */
+ * (closure, object, lazy, forward, infix, abstract (as OCamlnet: no flag
+ * allows it; an Abstract header marks bigarray data in an image), custom or
+ * atom without its flag, unknown custom identifier, mapped-file bigarray),
+ * NMC_ENOMEM. */
 int nmc_init_value(nmc_memory m, size_t off, nmc_value v, const struct nmc_copy_options *opt,
                    size_t *voffset, size_t *bytelen);
 /* The same with caller-provided state. */
@@ -140,7 +144,8 @@ int nmc_copy_value(nmc_arena *arena, unsigned flags, nmc_value v, nmc_value *out
  * target_ops in opt, else this process's), bigarrays have 1..16 dimensions,
  * a valid kind and their data inline in the image; no size computation can
  * overflow. Reads nothing outside [m.data + off, m.data + off + bytelen).
- * Returns NMC_OK or NMC_ECORRUPT (NMC_EINVAL for bad arguments). Only
+ * Returns NMC_OK or NMC_ECORRUPT (NMC_EINVAL for bad arguments, NMC_ENOMEM
+ * if its block-start bitmap, bytelen / 64 bytes, cannot be allocated). Only
  * opt->target_addr, target_ops and ranges are used. */
 int nmc_image_check(nmc_memory m, size_t off, size_t bytelen, size_t voffset,
                     const struct nmc_copy_options *opt);
