@@ -196,6 +196,12 @@ START_TEST(custom_blocks)
     ck_assert(!iso(i5, i6));
     ck_assert(!iso(i5, l5)); /* same payload word, other identifier */
     ck_assert(!iso(l5, n5));
+    nmc_field(i5b, 1) |= (nmc_value)0xFFFF << 32; /* padding of the int32 word */
+    ck_assert(iso(i5, i5b));
+    nmc_field(n5, 1) |= (nmc_value)1 << 40; /* nativeint: all 8 bytes count */
+    nmc_value n5b;
+    ck_assert_ok(nmc_alloc_nativeint(arena, 5, &n5b));
+    ck_assert(!iso(n5, n5b));
     /* an ops record of another process with the same identifier */
     struct nmc_custom_ops foreign = {"_j", NULL, NULL};
     nmc_value l5f;
@@ -308,6 +314,8 @@ START_TEST(errors)
     nmc_value bad;
     ck_assert_ok(nmc_alloc_int32(arena, 1, &bad));
     nmc_field(bad, 0) = 0;
+    ck_assert_status(nmc_isomorphic(bad, bad, &same), NMC_EINVAL);
+    nmc_field(bad, 0) = (nmc_value)&nmc_bigarray_ops; /* too small for one */
     ck_assert_status(nmc_isomorphic(bad, bad, &same), NMC_EINVAL);
 }
 END_TEST

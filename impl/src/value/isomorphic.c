@@ -21,12 +21,15 @@
  * the same ops identifier, then for bigarrays ("_bigarr02") num_dims, kind,
  * layout, dims and the data bytes, ignoring the ownership bits
  * (NMC_BA_MANAGED_MASK) and the data/proxy pointers, since arena bigarrays
- * are MANAGED and copies are EXTERNAL; for every other kind the payload words.
+ * are MANAGED and copies are EXTERNAL; for int32 ("_i") the 4 value bytes,
+ * for every other kind the payload words.
  *
  * Zero-size blocks (atoms) have no identity: they match any zero-size block
  * of the same tag and are not paired, so an atom matches the same atom and
  * also a real zero-size block of its tag (what copying with COPY_ATOM makes).
- * Closures and infix pointers hold code pointers, not values: unsupported.
+ * Closures and infix pointers hold code pointers, not values: they give
+ * NMC_EUNSUPPORTED; a custom block without ops or identifier, or a bigarray
+ * block of the wrong size or shape, gives NMC_EINVAL.
  */
 #include <string.h>
 
@@ -44,19 +47,16 @@ struct iso_walk {
 static int iso_bigarray(nmc_value x, nmc_value y, bool *same)
 {
     const struct nmc_bigarray *bx = nmc_bigarray_val(x), *by = nmc_bigarray_val(y);
+    size_t head = 1 + sizeof(struct nmc_bigarray) / NMC_WORD_SIZE, bytes;
+    if (nmc_wosize_val(x) < head || nmc_wosize_val(x) != head + (size_t)bx->num_dims ||
+        nmc_ba_byte_size(bx, &bytes) != NMC_OK)
+        return NMC_EINVAL; /* not a well-formed bigarray block */
+    /* y has the same wosize, so the same num_dims; it is valid if it
+     * matches x in kind and dims, and is compared only then */
     intptr_t type = ~(intptr_t)NMC_BA_MANAGED_MASK;
-    *same = false;
-    if (bx->num_dims != by->num_dims || (bx->flags & type) != (by->flags & type))
-        return NMC_OK;
-    size_t bytes_x, bytes_y;
-    int st = nmc_ba_byte_size(bx, &bytes_x);
-    if (st == NMC_OK)
-        st = nmc_ba_byte_size(by, &bytes_y);
-    if (st != NMC_OK)
-        return NMC_EINVAL;
-    if (memcmp(bx->dim, by->dim, (size_t)bx->num_dims * sizeof(intptr_t)) != 0)
-        return NMC_OK;
-    *same = bytes_x == 0 || memcmp(bx->data, by->data, bytes_x) == 0;
+    *same = (bx->flags & type) == (by->flags & type) &&
+            memcmp(bx->dim, by->dim, (size_t)bx->num_dims * sizeof(intptr_t)) == 0 &&
+            (bytes == 0 || memcmp(bx->data, by->data, bytes) == 0);
     return NMC_OK;
 }
 
@@ -71,8 +71,11 @@ static int iso_custom(nmc_value x, nmc_value y, bool *same)
         return NMC_OK;
     if (strcmp(ox->identifier, nmc_bigarray_ops.identifier) == 0)
         return iso_bigarray(x, y, same);
-    *same = memcmp(nmc_data_custom_val(x), nmc_data_custom_val(y),
-                   (nmc_wosize_val(x) - 1) * NMC_WORD_SIZE) == 0;
+    /* an int32 uses 4 bytes of its payload word; the rest is padding */
+    size_t bytes = strcmp(ox->identifier, nmc_int32_ops.identifier) == 0
+                       ? sizeof(int32_t)
+                       : (nmc_wosize_val(x) - 1) * NMC_WORD_SIZE;
+    *same = memcmp(nmc_data_custom_val(x), nmc_data_custom_val(y), bytes) == 0;
     return NMC_OK;
 }
 
