@@ -216,6 +216,8 @@ START_TEST(rejects_bad_pointers)
         base - 8,                       /* before the image                     */
         (uintptr_t)boxed(1),            /* a value outside the image            */
         nmc_atom(0) + 8 * 256,          /* past the atom table                  */
+        nmc_atom(NMC_TAG_CLOSURE),      /* an atom the copier never keeps       */
+        nmc_atom(NMC_TAG_STRING),       /* likewise                             */
         0,                              /* NULL                                 */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -224,7 +226,9 @@ START_TEST(rejects_bad_pointers)
         ck_assert_msg(check(&im, NULL) == NMC_ECORRUPT, "pointer %zu accepted", i);
     }
     struct image im = small_image();
-    *word_at(8) = nmc_atom(9); /* atoms are fine */
+    *word_at(8) = nmc_atom(9); /* atoms of structured tags are fine */
+    ck_assert_ok(check(&im, NULL));
+    *word_at(8) = nmc_atom(NMC_TAG_DOUBLE_ARRAY); /* and the empty float array */
     ck_assert_ok(check(&im, NULL));
     *word_at(8) = base + 8; /* so is the root itself */
     ck_assert_ok(check(&im, NULL));

@@ -14,7 +14,8 @@
  *      block is set in a bitmap (one bit per word);
  *   2. the same walk again, now checking that every field of a structured
  *      block is an immediate, a pointer to a block start of the image (as
- *      relocated for target_addr), one of this process's atoms, or inside
+ *      relocated for target_addr), one of this process's atoms of a tag the
+ *      copier keeps (structured or Double_array), or inside
  *      one of opt's ranges.
  * Finally voffset must be a block start.
  *
@@ -137,8 +138,8 @@ static bool pointer_ok(const struct check_job *j, nmc_value v)
     if (rel % NMC_WORD_SIZE == 0 && rel >= NMC_WORD_SIZE && rel / NMC_WORD_SIZE <= j->words &&
         is_start(j, rel / NMC_WORD_SIZE - 1))
         return true;
-    if (nmc_is_atom(v))
-        return true;
+    if (nmc_is_atom(v)) /* only atoms the copier could have kept */
+        return nmc_tag_val(v) < NMC_TAG_LAZY || nmc_tag_val(v) == NMC_TAG_DOUBLE_ARRAY;
     if (j->opt != NULL)
         for (size_t i = 0; i < j->opt->n_ranges; i++)
             if (v >= j->opt->ranges[i].start && v < j->opt->ranges[i].end)
