@@ -6,7 +6,5 @@
 #include "nmc/sys.h"
 #include "nmc/value.h"
 #include "nmc/mem.h"
-#include "nmc/sync.h"
-#include "nmc/mempool.h"
 
 #endif
