@@ -7,6 +7,7 @@ def nmc_test_suites(files):
         native.cc_test(
             name = name,
             srcs = [f],
-            deps = [":support", "//impl:" + module],
+            deps = [":support", "//impl:" + module] +
+                   ([":values"] if module in ("value", "mem") else []),
             size = "medium",
         )

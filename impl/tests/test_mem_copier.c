@@ -8,36 +8,9 @@
 #include "nmc/mem.h"
 #include "nmc/sys.h"
 #include "nmc_test.h"
-
-static nmc_arena *arena;
-
-static void setup(void) { ck_assert_ok(nmc_arena_create(&arena)); }
-static void teardown(void) { nmc_arena_destroy(arena); }
+#include "test_values.h"
 
 /* ---- builders ------------------------------------------------------------ */
-
-static nmc_value tuple(unsigned tag, size_t n, const nmc_value *fields)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_tuple(arena, tag, n, fields, &v));
-    return v;
-}
-
-static nmc_value pair(nmc_value a, nmc_value b) { return tuple(0, 2, (nmc_value[]){a, b}); }
-
-static nmc_value string(const char *s)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_string(arena, s, strlen(s), &v));
-    return v;
-}
-
-static nmc_value dbl(double d)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_double(arena, d, &v));
-    return v;
-}
 
 static nmc_value bigarray(int kind, int layout, int nd, const intptr_t *dims)
 {
@@ -110,7 +83,7 @@ static uintptr_t word(size_t off) { return ((uintptr_t *)buf)[off / 8]; }
 START_TEST(exact_image_of_a_small_value)
 {
     /* (7, "abc", 2.5, <same "abc">): root, then string, then double. */
-    nmc_value s = string("abc");
+    nmc_value s = str("abc");
     nmc_value root = tuple(0, 4, (nmc_value[]){nmc_val_long(7), s, dbl(2.5), s});
     memset(buf, 0xEE, 256);
     size_t len;
@@ -158,7 +131,7 @@ END_TEST
 
 START_TEST(headers_are_white)
 {
-    nmc_value s = string("x");
+    nmc_value s = str("x");
     nmc_value root = pair(s, NMC_VAL_UNIT);
     nmc_hd_val(root) = nmc_hd_with_color(nmc_hd_val(root), NMC_COLOR_BLACK);
     nmc_hd_val(s) = nmc_hd_with_color(nmc_hd_val(s), NMC_COLOR_GRAY);
@@ -204,7 +177,7 @@ static nmc_value mixed_value(void)
 {
     nmc_value l = NMC_VAL_UNIT;
     for (int i = 0; i < 20; i++)
-        l = pair(string("a string of some forty bytes in length.."), l);
+        l = pair(str("a string of some forty bytes in length.."), l);
     nmc_value ba = bigarray(NMC_BA_UINT8, NMC_BA_C_LAYOUT, 1, (intptr_t[]){13});
     return tuple(0, 3, (nmc_value[]){l, dbl(1.5), ba});
 }
@@ -428,7 +401,7 @@ START_TEST(bigarrays_of_many_shapes)
         ck_assert_uint_eq(len, simulated_len(ba, NMC_COPY_BIGARRAY));
         assert_isomorphic(ba, c);
         /* as a field, after another block, shared twice */
-        nmc_value v = tuple(0, 3, (nmc_value[]){string("before"), ba, ba});
+        nmc_value v = tuple(0, 3, (nmc_value[]){str("before"), ba, ba});
         c = copy_flags(v, 8, NMC_COPY_BIGARRAY, &len);
         ck_assert_uint_eq(nmc_field(c, 1), nmc_field(c, 2));
         check_bigarray_copy(ba, nmc_field(c, 1), 8 + 32 + 16);
@@ -467,7 +440,7 @@ START_TEST(cycles_preserved)
     nmc_value a = pair(nmc_val_long(1), NMC_VAL_UNIT);
     nmc_value b = pair(nmc_val_long(2), a);
     nmc_field(a, 1) = b;                 /* a -> b -> a */
-    nmc_value self = pair(string("s"), NMC_VAL_UNIT);
+    nmc_value self = pair(str("s"), NMC_VAL_UNIT);
     nmc_field(self, 1) = self;           /* self loop */
     nmc_value root = pair(a, self);
     size_t len;
@@ -483,10 +456,10 @@ END_TEST
 
 START_TEST(sharing_preserved)
 {
-    nmc_value shared = pair(string("shared"), dbl(3.0));
+    nmc_value shared = pair(str("shared"), dbl(3.0));
     nmc_value l = NMC_VAL_UNIT;
     for (int i = 0; i < 50; i++)
-        l = pair(i % 3 == 1 ? shared : string("other"), l);
+        l = pair(i % 3 == 1 ? shared : str("other"), l);
     nmc_value root = tuple(0, 3, (nmc_value[]){l, shared, l});
     size_t len;
     nmc_value c = copy_flags(root, 0, 0, &len);
@@ -561,8 +534,8 @@ END_TEST
 
 START_TEST(conditional_ranges)
 {
-    nmc_value outside = pair(string("stays"), nmc_val_long(9));
-    nmc_value inner = pair(string("copied"), outside);
+    nmc_value outside = pair(str("stays"), nmc_val_long(9));
+    nmc_value inner = pair(str("copied"), outside);
     nmc_value root = tuple(0, 3, (nmc_value[]){inner, outside, NMC_VAL_UNIT});
     nmc_field(root, 2) = root; /* a pointer back to the root */
     struct nmc_addr_range ranges[] = {
@@ -592,7 +565,7 @@ END_TEST
 
 START_TEST(simulation_writes_nothing)
 {
-    nmc_value values[] = {mixed_value(), int_list(100), string(""), dbl(0.0)};
+    nmc_value values[] = {mixed_value(), int_list(100), str(""), dbl(0.0)};
     for (size_t i = 0; i < 4; i++) {
         memset(buf, 0x5A, sizeof buf);
         struct nmc_copy_options opt = {.flags = NMC_COPY_BIGARRAY | NMC_COPY_SIMULATE};
@@ -614,7 +587,7 @@ START_TEST(copier_reuse)
     nmc_copier *c;
     ck_assert_ok(nmc_copier_create(&c));
     static unsigned char fresh[1 << 16], reused[1 << 16];
-    nmc_value values[] = {mixed_value(), int_list(2000), pair(string("a"), string("b"))};
+    nmc_value values[] = {mixed_value(), int_list(2000), pair(str("a"), str("b"))};
     /* one fake target for both copies, so the images compare bit for bit */
     struct nmc_copy_options opt = {.flags = NMC_COPY_BIGARRAY, .target_addr = 0x10000};
     nmc_value bad;
@@ -675,7 +648,7 @@ Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("mem_copier");
     TCase *tc = tcase_create("copier");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, test_values_setup, test_values_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, exact_image_of_a_small_value);
     tcase_add_test(tc, breadth_first_order);
@@ -699,7 +672,7 @@ Suite *nmc_test_suite(void)
     suite_add_tcase(s, tc);
 
     TCase *big = tcase_create("big");
-    tcase_add_checked_fixture(big, setup, teardown);
+    tcase_add_checked_fixture(big, test_values_setup, test_values_teardown);
     tcase_set_timeout(big, 600);
     tcase_add_test(big, ten_million_element_list);
     suite_add_tcase(s, big);

@@ -8,18 +8,7 @@
 
 #include "nmc/mem.h"
 #include "nmc_test.h"
-
-static nmc_arena *arena;
-
-static void setup(void) { ck_assert_ok(nmc_arena_create(&arena)); }
-static void teardown(void) { nmc_arena_destroy(arena); }
-
-static nmc_value tuple(unsigned tag, size_t n, const nmc_value *fields)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_tuple(arena, tag, n, fields, &v));
-    return v;
-}
+#include "test_values.h"
 
 static nmc_value string_of(size_t len)
 {
@@ -420,7 +409,7 @@ Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("mem_image_check");
     TCase *tc = tcase_create("image_check");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, test_values_setup, test_values_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, accepts_copier_output);
     tcase_add_test(tc, bad_arguments);

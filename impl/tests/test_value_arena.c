@@ -4,11 +4,7 @@
 
 #include "nmc/value.h"
 #include "nmc_test.h"
-
-static nmc_arena *arena;
-
-static void setup(void) { ck_assert_ok(nmc_arena_create(&arena)); }
-static void teardown(void) { nmc_arena_destroy(arena); }
+#include "test_values.h"
 
 START_TEST(immediates_round_trip)
 {
@@ -201,7 +197,7 @@ Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("value_arena");
     TCase *tc = tcase_create("arena");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, test_values_setup, test_values_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, immediates_round_trip);
     tcase_add_test(tc, header_bits);

@@ -5,11 +5,7 @@
 
 #include "nmc/value.h"
 #include "nmc_test.h"
-
-static nmc_arena *arena;
-
-static void setup(void) { ck_assert_ok(nmc_arena_create(&arena)); }
-static void teardown(void) { nmc_arena_destroy(arena); }
+#include "test_values.h"
 
 static int cmp(nmc_value a, nmc_value b)
 {
@@ -24,44 +20,6 @@ static bool eq(nmc_value a, nmc_value b)
     bool e = false;
     ck_assert_ok(nmc_equal(a, b, &e));
     return e;
-}
-
-static nmc_value tuple(unsigned tag, size_t n, const nmc_value *f)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_tuple(arena, tag, n, f, &v));
-    return v;
-}
-
-static nmc_value pair(nmc_value x, nmc_value y) { return tuple(0, 2, (nmc_value[]){x, y}); }
-
-static nmc_value str(const char *s)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_string(arena, s, strlen(s), &v));
-    return v;
-}
-
-static nmc_value dbl(double d)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_double(arena, d, &v));
-    return v;
-}
-
-static nmc_value darr(size_t n, const double *d)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_double_array(arena, d, n, &v));
-    return v;
-}
-
-/* A block of the given header tag whose fields are f (built as a tuple). */
-static nmc_value tagged(unsigned tag, size_t n, const nmc_value *f)
-{
-    nmc_value v = tuple(0, n, f);
-    nmc_hd_val(v) = nmc_make_header(n, tag, NMC_COLOR_WHITE);
-    return v;
 }
 
 /* [1; 2; ...; n-1; last]; one assertion at the end, since Check records
@@ -360,7 +318,7 @@ Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("value_compare");
     TCase *tc = tcase_create("compare");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, test_values_setup, test_values_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, immediates);
     tcase_add_test(tc, immediate_below_block);

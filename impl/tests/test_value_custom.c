@@ -4,11 +4,7 @@
 
 #include "nmc/value.h"
 #include "nmc_test.h"
-
-static nmc_arena *arena;
-
-static void setup(void) { ck_assert_ok(nmc_arena_create(&arena)); }
-static void teardown(void) { nmc_arena_destroy(arena); }
+#include "test_values.h"
 
 START_TEST(ops_are_found_by_identifier)
 {
@@ -143,7 +139,7 @@ Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("value_custom");
     TCase *tc = tcase_create("custom");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, test_values_setup, test_values_teardown);
     tcase_add_test(tc, ops_are_found_by_identifier);
     tcase_add_test(tc, element_sizes);
     tcase_add_test(tc, byte_size_checks_every_field);

@@ -10,47 +10,7 @@
 
 #include "nmc/value.h"
 #include "nmc_test.h"
-
-static nmc_arena *arena;
-
-static void setup(void) { ck_assert_ok(nmc_arena_create(&arena)); }
-static void teardown(void) { nmc_arena_destroy(arena); }
-
-static nmc_value tuple(unsigned tag, size_t n, const nmc_value *f)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_tuple(arena, tag, n, f, &v));
-    return v;
-}
-
-/* A block of any tag (Forward, Object, Lazy...) with the given fields. */
-static nmc_value tagged(unsigned tag, size_t n, const nmc_value *f)
-{
-    nmc_value v = tuple(0, n, f);
-    nmc_hd_val(v) = nmc_make_header(n, tag, NMC_COLOR_WHITE);
-    return v;
-}
-
-static nmc_value str(const char *s)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_string(arena, s, strlen(s), &v));
-    return v;
-}
-
-static nmc_value dbl(double d)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_double(arena, d, &v));
-    return v;
-}
-
-static nmc_value darr(size_t n, const double *d)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_double_array(arena, d, n, &v));
-    return v;
-}
+#include "test_values.h"
 
 /* [first; first+1; ...] of n elements; one assertion at the end, since
  * Check records each assertion (a pipe write in fork mode). */
@@ -284,7 +244,7 @@ Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("value_hash");
     TCase *tc = tcase_create("hash");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, test_values_setup, test_values_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, immediates);
     tcase_add_test(tc, strings);

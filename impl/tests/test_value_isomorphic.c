@@ -7,38 +7,13 @@
 
 #include "nmc/value.h"
 #include "nmc_test.h"
-
-static nmc_arena *arena;
-
-static void setup(void) { ck_assert_ok(nmc_arena_create(&arena)); }
-static void teardown(void) { nmc_arena_destroy(arena); }
+#include "test_values.h"
 
 static bool iso(nmc_value a, nmc_value b)
 {
     bool same = false;
     ck_assert_ok(nmc_isomorphic(a, b, &same));
     return same;
-}
-
-static nmc_value pair(nmc_value x, nmc_value y)
-{
-    nmc_value v, f[2] = {x, y};
-    ck_assert_ok(nmc_alloc_tuple(arena, 0, 2, f, &v));
-    return v;
-}
-
-static nmc_value str(const char *s)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_string(arena, s, strlen(s), &v));
-    return v;
-}
-
-static nmc_value dbl(double d)
-{
-    nmc_value v;
-    ck_assert_ok(nmc_alloc_double(arena, d, &v));
-    return v;
 }
 
 /* [0; 1; ...; n-2; last] built from the tail, so no recursion; one
@@ -324,7 +299,7 @@ Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("value_isomorphic");
     TCase *tc = tcase_create("isomorphic");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, test_values_setup, test_values_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, immediates);
     tcase_add_test(tc, same_shape_other_addresses);
