@@ -1,4 +1,5 @@
-"""A cc_test per test_<module>[_<topic>].c, depending on //impl:<module>."""
+"""A cc_test per test_<module>[_<topic>].c, depending on //impl:<module>,
+with its fixtures data/<module>[_<topic>]/*.img as data."""
 
 def nmc_test_suites(files):
     for f in files:
@@ -9,5 +10,6 @@ def nmc_test_suites(files):
             srcs = [f],
             deps = [":support", "//impl:" + module] +
                    ([":values"] if module in ("value", "mem") else []),
+            data = native.glob(["data/%s/*.img" % name[len("test_"):]]),
             size = "medium",
         )
