@@ -1,4 +1,4 @@
-/* The copier against OCamlnet itself: data/mem_ocamlnet/*.img are images
+/* The copier against OCamlnet itself: data/mem_ocamlnet/<name>.img are images
  * written by OCamlnet 4.1.9's Netsys_mem.init_value (make_images.ml there
  * builds them); each test builds the same value here, copies it for the same
  * target address and compares every byte. */
