@@ -140,7 +140,7 @@ def area_tables(rows):
         lines += [f"## {area}", ""]
         head = ["workload", "metric", "nmc"]
         for p in peers:
-            head += [p, f"{p}/nmc"]
+            head += [p, f"nmc speed vs {p}"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for workload in sorted(workloads):
             impls = workloads[workload]

@@ -42,7 +42,7 @@ checks = [
     ("skip with error", rows["selftest/error/nmc/min_time:0.010"][0]["error_message"]
      == "selftest: setup failed on purpose"),
     ("report table", "| batch_4KiB | bytes_per_second |" in report),
-    ("report ratio column", "memcpy/nmc" in report),
+    ("report ratio column", "nmc speed vs memcpy" in report),
     ("report failures", "- selftest/error/nmc/min_time:0.010: selftest: setup failed"
      in report),
 ]
