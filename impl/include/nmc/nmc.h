@@ -6,5 +6,6 @@
 #include "nmc/sys.h"
 #include "nmc/value.h"
 #include "nmc/mem.h"
+#include "nmc/mempool.h"
 
 #endif
