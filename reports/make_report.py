@@ -4,8 +4,9 @@
 usage: make_report.py RESULTS.json [--targets TARGETS.json] [--out REPORT.md]
 
 Benchmark names follow  AREA/WORKLOAD.../IMPL[/ARG...]  where IMPL is "nmc"
-for this project's implementation and anything else for a peer (memcpy,
-pthread, posix_sem, boost, nmc_simulate, ...). Components that Google
+or "nmc_VARIANT" (e.g. lock/uncontended/nmc_recursive) for this project's
+implementation and anything else for a peer (memcpy, pthread, posix_sem,
+boost_ipc, ...). Each variant gets its own row, "WORKLOAD (VARIANT)". Components that Google
 Benchmark appends (manual_time, real_time, iterations:N, repeats:N, ...) are
 dropped first; trailing numeric components are arguments and stay part of
 the workload, so "lock/contended/nmc/4/manual_time" is area "lock",
@@ -125,6 +126,10 @@ def ratio(nmc, peer, higher_is_better):
     return nmc / peer if higher_is_better else peer / nmc
 
 
+def is_ours(impl):
+    return impl == "nmc" or impl.startswith("nmc_")
+
+
 def area_tables(rows):
     """Markdown lines: one table per area, workloads by implementation."""
     areas = {}
@@ -136,7 +141,7 @@ def area_tables(rows):
     lines = []
     for area in sorted(areas):
         workloads = areas[area]
-        peers = sorted({i for w in workloads.values() for i in w if i != "nmc"})
+        peers = sorted({i for w in workloads.values() for i in w if not is_ours(i)})
         lines += [f"## {area}", ""]
         head = ["workload", "metric", "nmc"]
         for p in peers:
@@ -144,15 +149,17 @@ def area_tables(rows):
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for workload in sorted(workloads):
             impls = workloads[workload]
-            base = impls.get("nmc") or next(iter(impls.values()))
-            metric, _, higher = figure(base)
-            nmc_v = impls["nmc"].get(metric) if "nmc" in impls else None
-            cells = [workload, metric, fmt(metric, nmc_v)]
-            for p in peers:
-                pv = impls[p].get(metric) if p in impls else None
-                r = ratio(nmc_v, pv, higher)
-                cells += [fmt(metric, pv), "" if r is None else f"{r:.2f}x"]
-            lines.append("| " + " | ".join(cells) + " |")
+            for ours in sorted(i for i in impls if is_ours(i)) or [None]:
+                base = impls[ours] if ours else next(iter(impls.values()))
+                metric, _, higher = figure(base)
+                nmc_v = base.get(metric) if ours else None
+                label = workload if ours in (None, "nmc") else f"{workload} ({ours[4:]})"
+                cells = [label, metric, fmt(metric, nmc_v)]
+                for p in peers:
+                    pv = impls[p].get(metric) if p in impls else None
+                    r = ratio(nmc_v, pv, higher)
+                    cells += [fmt(metric, pv), "" if r is None else f"{r:.2f}x"]
+                lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return lines
 

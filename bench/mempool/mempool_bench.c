@@ -18,23 +18,16 @@
  * Time per iteration is one alloc plus one free (fill: a whole fill and
  * empty). A failed call skips the benchmark with the status' name.
  */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "boost_ipc.h"
 #include "gbench.h"
+#include "skip_status.h"
 #include "nmc/mempool.h"
 #include "nmc/status.h"
 #include "nmc/sys.h"
 
 enum { POOL_BYTES = 16 << 20, BOOST_SEGMENT_BYTES = 32 << 20 };
-
-static void skip_status(nmc_bench_state *st, const char *what, int status)
-{
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s: %s", what, nmc_strerror(status));
-    nmc_bench_skip_with_error(st, msg);
-}
 
 /* ---- nmc ----------------------------------------------------------------- */
 
@@ -44,7 +37,7 @@ static void bm_nmc_alloc_free(nmc_bench_state *st)
     nmc_mempool *pool;
     int rc = nmc_mempool_create("nmcbench", POOL_BYTES, true, &pool);
     if (rc != NMC_OK) {
-        skip_status(st, "nmc_mempool_create", rc);
+        nmc_bench_skip_status(st, "nmc_mempool_create", rc);
         return;
     }
     size_t n;
@@ -61,7 +54,7 @@ static void bm_nmc_alloc_free(nmc_bench_state *st)
             break;
     }
     if (rc != NMC_OK)
-        skip_status(st, "nmc_mempool_alloc/free", rc);
+        nmc_bench_skip_status(st, "nmc_mempool_alloc/free", rc);
     nmc_bench_set_items_processed(st, nmc_bench_iterations(st));
     nmc_mempool_destroy(pool);
 }
@@ -87,7 +80,7 @@ static void bm_nmc_fill(nmc_bench_state *st)
     nmc_mempool *pool;
     int rc = nmc_mempool_create("nmcbench", POOL_BYTES, true, &pool);
     if (rc != NMC_OK) {
-        skip_status(st, "nmc_mempool_create", rc);
+        nmc_bench_skip_status(st, "nmc_mempool_create", rc);
         return;
     }
     void **blocks = malloc(((size_t)pool->npages + 1) * sizeof *blocks);
@@ -116,7 +109,7 @@ static void bm_boost_alloc_free(nmc_bench_state *st)
     nmc_boost_pool *pool;
     int rc = nmc_sys_unique_name("nmcbench", name, sizeof name);
     if (rc != NMC_OK) {
-        skip_status(st, "nmc_sys_unique_name", rc);
+        nmc_bench_skip_status(st, "nmc_sys_unique_name", rc);
         return;
     }
     if (nmc_boost_pool_create(name + 1, BOOST_SEGMENT_BYTES, &pool, err, sizeof err) != 0) {

@@ -119,7 +119,7 @@ START_TEST(create_header_layout)
     ck_assert_uint_eq(pool->data_off % ps(), 0);
     ck_assert_uint_eq(pool->map_bytes, pool->data_off + 16 * MiB);
     ck_assert_uint_eq(pool->alloc_really, 1);
-    /* The bookkeeping costs about 20 bytes per page plus the struct. */
+    /* The bookkeeping costs about 24 bytes per page plus the struct. */
     ck_assert_uint_le(pool->data_off, 24 * (size_t)pool->npages + 2 * ps());
     struct stat st;
     char path[NMC_SHM_NAME_MAX + 16];

@@ -213,7 +213,7 @@ static void die_holding_lock(nmc_mempool *pool, void (*damage)(nmc_mempool *))
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
-        if (pthread_mutex_lock(&pool->lock) != 0)
+        if (nmc_mutex_lock(&pool->lock) != NMC_OK)
             _exit(1);
         if (damage != NULL)
             damage(pool);

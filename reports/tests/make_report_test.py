@@ -96,6 +96,19 @@ def throughput_ratio_under_one_when_peer_faster():
 
 
 @test
+def nmc_variants_get_a_row_each():
+    rows = {
+        "lock/uncontended/nmc_normal": ({"items_per_second": 60e6}, None),
+        "lock/uncontended/nmc_recursive": ({"items_per_second": 30e6}, None),
+        "lock/uncontended/pthread": ({"items_per_second": 40e6}, None),
+    }
+    text = "\n".join(make_report.area_tables(rows))
+    assert "nmc_normal |" not in text.splitlines()[2], text  # not a peer column
+    assert row_of(text, "uncontended (normal)")[4] == "1.50x", text
+    assert row_of(text, "uncontended (recursive)")[4] == "0.75x", text
+
+
+@test
 def time_ratio_is_inverted():
     row = row_of(report_text(), "latency")
     assert row[1] == "real_time"

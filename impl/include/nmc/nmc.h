@@ -4,6 +4,7 @@
 
 #include "nmc/status.h"
 #include "nmc/sys.h"
+#include "nmc/sync.h"
 #include "nmc/value.h"
 #include "nmc/mem.h"
 #include "nmc/mempool.h"

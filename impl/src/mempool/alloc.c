@@ -28,7 +28,7 @@ int nmc_mempool_alloc(nmc_mempool *pool, size_t size, void **mem)
     int st = mp_lock(pool);
     if (st != NMC_OK)
         return st;
-    uint64_t pages = size / pool->page_size + (size % pool->page_size != 0);
+    uint64_t pages = (size >> mp_page_shift(pool)) + ((size & (pool->page_size - 1)) != 0);
     uint32_t s = 0;
     if (pages > pool->npages)
         st = NMC_EOUT_OF_POOL_MEMORY;

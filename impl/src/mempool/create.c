@@ -56,23 +56,6 @@ static int commit_initial(int fd, const nmc_mempool *g, bool alloc_really)
     return nmc_sys_commit(fd, 0, (off_t)len);
 }
 
-/* A robust, process-shared mutex in the pool header. */
-static int init_lock(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-    if (pthread_mutexattr_init(&a) != 0)
-        return NMC_ENOMEM;
-    int err = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    if (err == 0)
-        err = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    if (err == 0)
-        err = pthread_mutex_init(m, &a);
-    pthread_mutexattr_destroy(&a);
-    if (err != 0)
-        errno = err;
-    return err == 0 ? NMC_OK : NMC_ESYS;
-}
-
 /* Writes the header into the fresh mapping at base. */
 static int init_header(nmc_mempool *pool, const nmc_mempool *g, const char *name,
                        bool alloc_really)
@@ -82,7 +65,7 @@ static int init_header(nmc_mempool *pool, const nmc_mempool *g, const char *name
     pool->base = (uint64_t)(uintptr_t)pool;
     pool->alloc_really = alloc_really;
     strncpy(pool->name, name, sizeof pool->name - 1);
-    int st = init_lock(&pool->lock);
+    int st = nmc_mutex_init(&pool->lock, NMC_MUTEX_NORMAL);
     if (st != NMC_OK)
         return st;
     mp_set_run(pool, 0, pool->npages, 0);

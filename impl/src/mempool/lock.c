@@ -1,8 +1,7 @@
 /* Taking the pool lock, with repair after a dead owner.
  *
- * The lock is a robust process-shared pthread mutex in the header. When a
- * process dies holding it, the next locker gets EOWNERDEAD with the lock
- * held. The dead process may have been anywhere inside runs.c, so
+ * The lock is an nmc_mutex in the header. When a process dies holding it,
+ * the next locker gets NMC_EOWNER_DEAD with the lock held. The dead process may have been anywhere inside runs.c, so
  * the bookkeeping is verified (check.c); if that fails it is rebuilt from
  * the first-page entries, which runs.c keeps a valid tiling at every step.
  * Success marks the mutex consistent again and the call goes on. Failure
@@ -14,8 +13,6 @@
 
 #include "mempool_internal.h"
 #include "nmc/status.h"
-#include <errno.h>
-#include <pthread.h>
 
 /* Verifies or rebuilds after a dead owner; the lock is held on entry and
  * kept only on success. */
@@ -27,9 +24,9 @@ static int recover(nmc_mempool *p)
     if (st != NMC_OK)
         __atomic_store_n(&p->broken, 1, __ATOMIC_RELEASE);
     else
-        st = pthread_mutex_consistent(&p->lock) == 0 ? NMC_OK : NMC_ECORRUPT;
+        st = nmc_mutex_consistent(&p->lock) == NMC_OK ? NMC_OK : NMC_ECORRUPT;
     if (st != NMC_OK) {
-        pthread_mutex_unlock(&p->lock);
+        nmc_mutex_unlock(&p->lock);
         return NMC_ECORRUPT;
     }
     return NMC_OK;
@@ -42,15 +39,15 @@ int mp_lock(nmc_mempool *p)
     if (p->magic != NMC_MEMPOOL_MAGIC || p->version != NMC_MEMPOOL_VERSION ||
         __atomic_load_n(&p->broken, __ATOMIC_ACQUIRE))
         return NMC_ECORRUPT;
-    int err = pthread_mutex_lock(&p->lock);
-    if (err == EOWNERDEAD)
+    int st = nmc_mutex_lock(&p->lock);
+    if (st == NMC_EOWNER_DEAD)
         return recover(p);
-    if (err == ENOTRECOVERABLE)
+    if (st == NMC_ENOT_RECOVERABLE)
         return NMC_ECORRUPT;
-    return err == 0 ? NMC_OK : NMC_EINVAL;
+    return st == NMC_OK ? NMC_OK : NMC_EINVAL;
 }
 
 void mp_unlock(nmc_mempool *p)
 {
-    pthread_mutex_unlock(&p->lock);
+    nmc_mutex_unlock(&p->lock);
 }

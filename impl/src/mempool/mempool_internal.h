@@ -31,6 +31,14 @@ static inline uint64_t *mp_level(nmc_mempool *p, uint32_t lv)
     return (uint64_t *)((char *)p + p->level_off[lv]);
 }
 
+/* log2(page_size): page_size is a power of two (create; check verifies it
+ * equals the system page size), so byte <-> page conversions on the hot
+ * paths are shifts and masks, not divisions. */
+static inline unsigned mp_page_shift(const nmc_mempool *p)
+{
+    return (unsigned)__builtin_ctzll(p->page_size);
+}
+
 /* Address of the first byte of page i of the usable area. */
 static inline char *mp_data(nmc_mempool *p, uint32_t i)
 {

@@ -90,9 +90,9 @@ void mp_remove_free(nmc_mempool *p, uint32_t s)
 int mp_find_blockLocked(nmc_mempool *p, uintptr_t addr, uint32_t *page)
 {
     uintptr_t data = (uintptr_t)mp_data(p, 0);
-    if (addr < data || (addr - data) % p->page_size != 0)
+    if (addr < data || ((addr - data) & (p->page_size - 1)) != 0)
         return NMC_ENOT_FOUND;
-    uint64_t i = (addr - data) / p->page_size;
+    uint64_t i = (addr - data) >> mp_page_shift(p);
     if (i >= p->npages)
         return NMC_ENOT_FOUND;
     const struct nmc_mempool_page *e = mp_page(p, (uint32_t)i);

@@ -1,0 +1,109 @@
+/* Support of the sync stress tests; see stress_sync.h. */
+#include "stress_sync.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nmc_test.h"
+
+double stress_seconds(void)
+{
+    const char *e = getenv("NMC_STRESS_SECONDS");
+    double s = e != NULL ? atof(e) : 0;
+    return s > 0 ? s : 0;
+}
+
+int stress_timeout(void)
+{
+    return (int)(stress_seconds() * 4) + 30;
+}
+
+int stress_repeat(void (*round)(void *ctx), void *ctx, double share)
+{
+    double end = now_s() + share * stress_seconds();
+    int rounds = 0;
+    do {
+        round(ctx);
+        rounds++;
+    } while (now_s() < end);
+    return rounds;
+}
+
+double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+bool poll_until(const uint32_t *word, uint32_t value, double limit)
+{
+    double end = now_s() + limit;
+    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) < value) {
+        if (now_s() > end)
+            return false;
+        usleep(1000);
+    }
+    return true;
+}
+
+void region_create(struct region *r, size_t size)
+{
+    r->size = size;
+    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), size, &r->fd, r->name));
+    ck_assert_ok(nmc_sys_map(r->fd, size, 0, NULL, false, &r->base));
+}
+
+void region_destroy(struct region *r)
+{
+    nmc_sys_unmap(r->base, r->size);
+    close(r->fd);
+    nmc_sys_shm_unlink(r->name);
+}
+
+pid_t spawn_child(const struct region *r, int (*fn)(void *base, int arg), int arg,
+                  unsigned limit)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd;
+        void *base;
+        alarm(limit);
+        if (nmc_sys_shm_open(r->name, &fd) != NMC_OK ||
+            nmc_sys_map(fd, r->size, 0, NULL, false, &base) != NMC_OK)
+            _exit(90);
+        close(fd);
+        _exit(fn(base, arg));
+    }
+    return pid;
+}
+
+bool reap_child(pid_t pid, bool killed, const char *what)
+{
+    int st;
+    pid_t got;
+    while ((got = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    ck_assert_int_eq(got, pid);
+    bool ok = killed ? WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL
+                     : WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!ok) {
+        if (WIFSIGNALED(st))
+            fprintf(stderr, "%s (pid %d): killed by signal %d\n", what, (int)pid, WTERMSIG(st));
+        else
+            fprintf(stderr, "%s (pid %d): exit status %d\n", what, (int)pid, WEXITSTATUS(st));
+    }
+    return ok;
+}
+
+void assert_no_children(void)
+{
+    ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
+}
