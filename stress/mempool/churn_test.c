@@ -22,6 +22,7 @@
 
 #include "nmc/mempool.h"
 #include "nmc_test.h"
+#include "stress.h"
 
 enum { HELD = 16, MAX_PAGES = 32, POOL_PAGES = 2048 };
 
@@ -30,13 +31,6 @@ struct stamp {
     uint32_t worker; /* who owns the block  */
     uint32_t seq;    /* which allocation    */
 };
-
-static double stress_seconds(void)
-{
-    const char *e = getenv("NMC_STRESS_SECONDS");
-    double s = e != NULL ? atof(e) : 0;
-    return s > 0 ? s : 1.0;
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -104,7 +98,7 @@ START_TEST(churn_with_a_killed_worker)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int workers = cpus > 2 ? (int)(2 * cpus) : 4;
-    double seconds = stress_seconds();
+    double seconds = stress_seconds() > 0 ? stress_seconds() : 1.0; /* short form: 1 s */
     nmc_mempool *pool;
     ck_assert_ok(nmc_mempool_create(nmc_test_prefix(), POOL_PAGES * nmc_sys_pagesize(),
                                     false, &pool));
@@ -144,7 +138,7 @@ Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("mempool_churn");
     TCase *tc = tcase_create("churn");
-    tcase_set_timeout(tc, stress_seconds() * 4 + 30);
+    tcase_set_timeout(tc, stress_timeout());
     tcase_add_test(tc, churn_with_a_killed_worker);
     suite_add_tcase(s, tc);
     return s;

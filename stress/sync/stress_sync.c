@@ -11,36 +11,6 @@
 
 #include "nmc_test.h"
 
-double stress_seconds(void)
-{
-    const char *e = getenv("NMC_STRESS_SECONDS");
-    double s = e != NULL ? atof(e) : 0;
-    return s > 0 ? s : 0;
-}
-
-int stress_timeout(void)
-{
-    return (int)(stress_seconds() * 4) + 30;
-}
-
-int stress_repeat(void (*round)(void *ctx), void *ctx, double share)
-{
-    double end = now_s() + share * stress_seconds();
-    int rounds = 0;
-    do {
-        round(ctx);
-        rounds++;
-    } while (now_s() < end);
-    return rounds;
-}
-
-double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
 bool poll_until(const uint32_t *word, uint32_t value, double limit)
 {
     double end = now_s() + limit;

@@ -11,17 +11,8 @@
 #include <sys/types.h>
 
 #include "nmc/sys.h"
+#include "stress.h"
 
-/* NMC_STRESS_SECONDS, or 0 when unset: the short form. */
-double stress_seconds(void);
-/* A Check timeout (seconds) comfortably above the run length. */
-int stress_timeout(void);
-/* Calls round(ctx) once in the short form; in the long form, again and
- * again for share * NMC_STRESS_SECONDS seconds. Returns the rounds run. */
-int stress_repeat(void (*round)(void *ctx), void *ctx, double share);
-
-/* Seconds on CLOCK_MONOTONIC, comparable between processes. */
-double now_s(void);
 /* Polls (every ms, up to limit seconds) until *word >= value. */
 bool poll_until(const uint32_t *word, uint32_t value, double limit);
 

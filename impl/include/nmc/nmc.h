@@ -8,5 +8,6 @@
 #include "nmc/value.h"
 #include "nmc/mem.h"
 #include "nmc/mempool.h"
+#include "nmc/core.h"
 
 #endif
