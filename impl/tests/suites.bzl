@@ -9,7 +9,7 @@ def nmc_test_suites(files):
             name = name,
             srcs = [f],
             deps = [":support", "//impl:" + module] +
-                   ([":values"] if module in ("value", "mem") else []),
+                   ([":values"] if module in ("value", "mem", "camlbox", "heap") else []),
             data = native.glob(["data/%s/*.img" % name[len("test_"):]]),
             size = "medium",
         )

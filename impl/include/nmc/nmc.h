@@ -9,5 +9,6 @@
 #include "nmc/mem.h"
 #include "nmc/mempool.h"
 #include "nmc/core.h"
+#include "nmc/heap.h"
 
 #endif

@@ -1,0 +1,135 @@
+/* Free lists, extents and growth.
+ *
+ * Lists: free_heads[k] holds free blocks of exactly k words (header
+ * included) for 2 <= k < NMC_HEAP_SMALL_WORDS; free_heads[0] the larger
+ * ones. A request of w words takes the exact list if it has a block, else
+ * the first non-empty larger small list, else the best fit among the large
+ * blocks; the remainder of a split block is listed again. Blocks are only
+ * freed by a collection, which rebuilds every list (gc.c), so the lists
+ * need no back links.
+ */
+#include <string.h>
+
+#include "heap_internal.h"
+
+static size_t list_of(size_t words)
+{
+    return words < NMC_HEAP_SMALL_WORDS ? words : 0;
+}
+
+void hp_free_block(nmc_heap *h, nmc_header *p, size_t words)
+{
+    *p = nmc_make_header(words - 1, NMC_TAG_ABSTRACT, NMC_COLOR_BLUE);
+    if (words < 2)
+        return; /* a fragment: merged by the next sweep */
+    size_t k = list_of(words);
+    p[1] = (nmc_header)h->free_heads[k];
+    h->free_heads[k] = (uint64_t)(uintptr_t)p;
+}
+
+/* Takes `words` words from the free block p of `have` words (already
+ * unlinked): the tail is returned, the head listed again. */
+static nmc_header *split(nmc_heap *h, nmc_header *p, size_t have, size_t words)
+{
+    if (have > words)
+        hp_free_block(h, p, have - words);
+    h->free_words -= words;
+    return p + (have - words);
+}
+
+/* Pops the head of list k. */
+static nmc_header *pop(nmc_heap *h, size_t k)
+{
+    nmc_header *p = (nmc_header *)(uintptr_t)h->free_heads[k];
+    h->free_heads[k] = p[1];
+    return p;
+}
+
+nmc_header *hp_take(nmc_heap *h, size_t words)
+{
+    if (words < NMC_HEAP_SMALL_WORDS) {
+        /* Exact, or the smallest larger class. */
+        for (size_t k = words; k < NMC_HEAP_SMALL_WORDS; k++)
+            if (h->free_heads[k] != 0)
+                return split(h, pop(h, k), k, words);
+    }
+    /* Best fit among the large blocks. */
+    uint64_t *link = &h->free_heads[0], *best_link = NULL;
+    size_t best = SIZE_MAX;
+    for (nmc_header *p; (p = (nmc_header *)(uintptr_t)*link) != NULL; link = (uint64_t *)&p[1]) {
+        size_t have = hp_block_words(*p);
+        if (have >= words && have < best) {
+            best = have;
+            best_link = link;
+            if (have == words)
+                break;
+        }
+    }
+    if (best_link == NULL)
+        return NULL;
+    nmc_header *p = (nmc_header *)(uintptr_t)*best_link;
+    *best_link = p[1];
+    return split(h, p, best, words);
+}
+
+size_t hp_extent_bytes(size_t words)
+{
+    return sizeof(struct nmc_heap_extent) + words * sizeof(nmc_header);
+}
+
+int hp_extend(nmc_heap *h, size_t words)
+{
+    size_t bytes = hp_extent_bytes(words);
+    if (bytes < NMC_HEAP_EXTENT_MIN)
+        bytes = NMC_HEAP_EXTENT_MIN;
+    size_t page = nmc_sys_pagesize();
+    bytes = (bytes + page - 1) / page * page; /* the pool gives whole pages */
+    void *mem;
+    int st = nmc_mempool_alloc(hp_pool(h), bytes, &mem);
+    if (st != NMC_OK)
+        return st;
+    struct nmc_heap_extent *e = mem;
+    e->words = (bytes - sizeof *e) / sizeof(nmc_header);
+    e->next = h->extents;
+    h->extents = (uint64_t)(uintptr_t)e;
+    h->nextents++;
+    h->total_words += e->words;
+    h->free_words += e->words;
+    hp_free_block(h, hp_area(e), e->words);
+    return NMC_OK;
+}
+
+/* Words to add so that free_percent of the heap is free again. */
+static size_t growth_words(const nmc_heap *h, size_t need)
+{
+    /* free' = free + x >= p * (total + x)  <=>  x >= (p*total - free) / (1 - p) */
+    double p = h->free_percent / 100.0;
+    double missing = p * (double)h->total_words - (double)h->free_words;
+    size_t x = missing > 0 ? (size_t)(missing / (1 - p)) + 1 : 0;
+    return x > need ? x : need;
+}
+
+int hp_alloc(nmc_mutator *mut, size_t words, nmc_header **out)
+{
+    nmc_heap *h = mut->heap;
+    nmc_header *p = hp_take(h, words);
+    if (p == NULL) {
+        int st = hp_collect(h);
+        if (st != NMC_OK)
+            return st;
+        p = hp_take(h, words);
+        size_t grow = growth_words(h, p == NULL ? words : 0);
+        if (grow > 0 && (st = hp_extend(h, grow)) != NMC_OK && p == NULL) {
+            /* The policy's amount may be too much for the pool: the bare need. */
+            if ((st = hp_extend(h, words)) != NMC_OK)
+                return st;
+        }
+        if (p == NULL && (p = hp_take(h, words)) == NULL)
+            return NMC_EOUT_OF_POOL_MEMORY;
+    }
+#ifndef NDEBUG
+    memset(p, 0xAA, words * sizeof *p);
+#endif
+    *out = p;
+    return NMC_OK;
+}
