@@ -11,5 +11,7 @@ def nmc_bench_binary(name, srcs, deps = [], **kwargs):
         srcs = srcs,
         deps = deps + ["//bench/gbench", "//bench/gbench:main"],
         tags = kwargs.pop("tags", []) + ["nmc_bench"],
+        # reports/ runs them: the instruction-count gate.
+        visibility = kwargs.pop("visibility", ["//reports:__pkg__"]),
         **kwargs
     )

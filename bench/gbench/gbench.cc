@@ -19,6 +19,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 struct nmc_bench_state {
     benchmark::State *state; // the running benchmark's state
@@ -73,10 +74,16 @@ nmc_bench *nmc_bench_register_with(const char *name, nmc_bench_fn fn, void *user
 {
     if (name == nullptr || fn == nullptr)
         return nullptr;
-    return to_c(benchmark::RegisterBenchmark(name, [fn, user](benchmark::State &s) {
+    auto *b = benchmark::RegisterBenchmark(name, [fn, user](benchmark::State &s) {
         nmc_bench_state st = {&s, user};
         fn(&st);
-    }));
+    });
+    // A fixed iteration count makes instruction counts comparable between
+    // runs (bench/icount.sh); Google Benchmark 1.7 has no flag for it.
+    if (const char *fixed = std::getenv("NMC_BENCH_FIXED_ITERATIONS"))
+        if (long n = std::strtol(fixed, nullptr, 10); n > 0)
+            b->Iterations(n);
+    return to_c(b);
 }
 
 nmc_bench *nmc_bench_register(const char *name, nmc_bench_fn fn)

@@ -16,7 +16,9 @@
  *     }
  *
  * and nmc_bench_main() (linked in from gbench_main.cc) runs them with all of
- * Google Benchmark's flags (--benchmark_filter, --benchmark_out, ...).
+ * Google Benchmark's flags (--benchmark_filter, --benchmark_out, ...). The
+ * environment variable NMC_BENCH_FIXED_ITERATIONS=N gives every benchmark
+ * exactly N iterations (for instruction counting, bench/icount.sh).
  * Every call maps one-to-one to a benchmark::State or benchmark::Benchmark
  * method; nothing is measured differently from a C++ benchmark.
  */
