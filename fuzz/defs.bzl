@@ -1,12 +1,12 @@
 """A fuzz target: NAME/fuzz_NAME.c, its corpus NAME/corpus/ and NAME/NAME.dict."""
 
-def nmc_fuzz_target(name):
+def nmc_fuzz_target(name, deps = []):
     src = "%s/fuzz_%s.c" % (name, name)
     native.cc_binary(
         name = name + "_fuzzer",
         testonly = True,
         srcs = [src],
-        deps = [":common"],
+        deps = [":common"] + deps,
         linkopts = select({
             ":fuzzing": ["-fsanitize=fuzzer"],
             "//conditions:default": [],
@@ -17,7 +17,7 @@ def nmc_fuzz_target(name):
         name = name + "_replay",
         size = "medium",
         srcs = [src],
-        deps = [":common", ":replay_main"],
+        deps = [":common", ":replay_main"] + deps,
         data = native.glob([name + "/corpus/*"]),
         args = [name, "fuzz/%s/corpus" % name],
     )

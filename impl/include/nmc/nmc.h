@@ -10,5 +10,6 @@
 #include "nmc/mempool.h"
 #include "nmc/core.h"
 #include "nmc/heap.h"
+#include "nmc/shmtable.h"
 
 #endif

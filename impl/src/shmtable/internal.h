@@ -1,0 +1,170 @@
+/* Internals of the shmtable module: the descriptor and table structs, the
+ * format's constants (documented in nmc/shmtable.h) and the helpers the
+ * source files share. */
+#ifndef NMC_SHMTABLE_INTERNAL_H
+#define NMC_SHMTABLE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nmc/shmtable.h"
+#include "nmc/status.h"
+
+struct nmc_shm_descr {
+    int fd;
+    bool writable;
+    nmc_shm_name name; /* name.name points to path */
+    char *path;
+};
+
+/* Header words (page 0). */
+enum {
+    H_MAGIC0,
+    H_MAGIC1,
+    H_VERSION,
+    H_PAGESIZE,
+    H_NPAGES,
+    H_TOP,
+    H_SEQ,
+    H_HASH_START,
+    H_HASH_PAGES,
+    H_NCELLS,
+    H_USED,
+    H_NKEYS,
+    H_NBINDINGS,
+    H_FREE_HEAD,
+    H_NFREE,
+    H_ZERO,
+    H_UPGRADER, /* 64-bit, words 16-17 */
+    H_WORDS = 18,
+};
+
+#define SHMT_MAGIC0 0x4e4d4353u
+#define SHMT_MAGIC1 0x48544231u
+#define SHMT_VERSION 1u
+#define TAG_FIRST 0x42494e44u /* "BIND" */
+#define TAG_CONT 0x434f4e54u  /* "CONT" */
+#define TAG_FREE 0x46524545u  /* "FREE" */
+#define CELL_EMPTY 0u
+#define CELL_DELETED 0xffffffffu
+#define MIN_CELLS 16u
+#define MAX_CELLS (1u << 30)
+#define MAX_PAGES 0x7fffffffu
+
+/* Binding page words. */
+enum { P_TAG, P_KEY, P_NEXT, P_OLDER, P_LEN, P_DATA };
+#define P_SEQNO P_OLDER /* follow pages: sequence number in place of "older" */
+
+enum lock_mode { HELD_NONE, HELD_READ, HELD_WRITE };
+
+struct nmc_shmtable {
+    nmc_shm_descr *d;
+    enum nmc_shm_locking locking;
+    uint32_t pagesize, pw; /* bytes and words per page */
+    uint32_t *map;         /* the object, mapped */
+    size_t map_len;
+    enum lock_mode held;
+    int group_depth;
+    int iter_depth;        /* callbacks holding pointers run: no remap, no mutation */
+    uint64_t owner;        /* pid << 32 | id: this handle in the upgrade slot */
+    struct nmc_shmtable_fault fault;
+};
+
+/* A validated snapshot of the header: what an operation works with. */
+struct view {
+    uint32_t *w;     /* the whole mapping as words */
+    uint32_t pw;     /* words per page */
+    uint32_t npages, top;
+    uint32_t hstart, hpages, ncells, shift;
+};
+
+/* Records where corruption was found and returns NMC_ECORRUPT. */
+int shmt_corrupt(nmc_shmtable *t, uint32_t page, const char *field);
+
+static inline uint32_t hdr_get(const nmc_shmtable *t, int i)
+{
+    return __atomic_load_n(&t->map[i], __ATOMIC_RELAXED);
+}
+static inline void hdr_set(nmc_shmtable *t, int i, uint32_t x)
+{
+    __atomic_store_n(&t->map[i], x, __ATOMIC_RELAXED);
+}
+static inline uint32_t *page_at(const struct view *v, uint32_t pg)
+{
+    return v->w + (size_t)pg * v->pw;
+}
+static inline uint32_t *cell_at(const struct view *v, uint32_t i)
+{
+    return v->w + (size_t)v->hstart * v->pw + 2 * (size_t)i;
+}
+static inline uint32_t hash_slot(const struct view *v, int32_t key)
+{
+    return ((uint32_t)key * 0x9e3779b1u) >> v->shift;
+}
+static inline uint32_t data_words(const struct view *v)
+{
+    return v->pw - P_DATA;
+}
+/* True for a page number that may hold a binding or be free. */
+static inline bool page_ok(const struct view *v, uint32_t pg)
+{
+    return pg >= 1 && pg < v->top && (pg < v->hstart || pg - v->hstart >= v->hpages);
+}
+
+/* ---- format.c ----------------------------------------------------------- */
+/* Maps the whole object (nothing when empty); *size = its size. */
+int shmt_map_object(nmc_shmtable *t, size_t *size);
+/* Remaps if another process grew the object, then loads and validates the
+ * header into *v. */
+int shmt_view(nmc_shmtable *t, struct view *v);
+/* Pages needed by a value of len words (0 if it cannot be stored). */
+uint32_t shmt_pages_for(const struct view *v, size_t len);
+/* Hash pages for ncells cells. */
+uint32_t shmt_hash_pages(uint32_t pagesize, uint32_t ncells);
+/* Smallest power of two >= MIN_CELLS with 2 * (nkeys + 1) <= ncells. */
+uint32_t shmt_cells_for(uint64_t nkeys);
+/* Makes sure n pages can be allocated (growing the object: *v is reloaded). */
+int shmt_reserve(nmc_shmtable *t, struct view *v, uint64_t n);
+/* Takes one page (after shmt_reserve); 0 if the free list is corrupt. */
+uint32_t shmt_alloc_page(nmc_shmtable *t, struct view *v);
+/* Returns a page to the free list. */
+void shmt_free_page(nmc_shmtable *t, const struct view *v, uint32_t pg);
+/* Writes a fresh header (init hint) over the whole mapped object. */
+int shmt_format(nmc_shmtable *t, uint64_t hint);
+/* Makes a new hash area for the current keys plus extra and rehashes. */
+int shmt_rehash(nmc_shmtable *t, struct view *v, uint64_t extra);
+
+/* ---- lock.c -------------------------------------------------------------- */
+int shmt_lock(nmc_shmtable *t, enum lock_mode mode);
+/* Unlocks unless a group or an iteration keeps the lock. */
+void shmt_unlock(nmc_shmtable *t);
+/* Runs fn under a read: optimistically first when asked and allowed (fn
+ * may then run more than once, on torn data), else read-locked. */
+typedef int (*shmt_read_fn)(nmc_shmtable *t, const struct view *v, void *arg);
+int shmt_read(nmc_shmtable *t, bool optimistic, shmt_read_fn fn, void *arg);
+/* Runs fn write-locked, as a mutation (change counter odd meanwhile). */
+typedef int (*shmt_write_fn)(nmc_shmtable *t, struct view *v, void *arg);
+int shmt_write(nmc_shmtable *t, shmt_write_fn fn, void *arg);
+
+/* ---- ops.c --------------------------------------------------------------- */
+/* Cell index of key, or v->ncells if absent. */
+uint32_t shmt_lookup(const struct view *v, int32_t key);
+/* Validates first page pg of a binding of key; *len = its value length. */
+int shmt_binding(nmc_shmtable *t, const struct view *v, uint32_t pg, int32_t key,
+                 uint32_t *len);
+/* Walks the pages of binding first of key, validating each, and calls
+ * fn(data, words, arg) per page; a nonzero fn result stops and is returned. */
+typedef int (*shmt_block_fn)(int32_t *data, size_t n, void *arg);
+int shmt_walk(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key,
+              shmt_block_fn fn, void *arg);
+/* A shmt_block_fn appending to *(int32_t **)arg. */
+int shmt_copy_out(int32_t *data, size_t n, void *arg);
+/* Validates binding first of key, then frees its pages. */
+int shmt_free_binding(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key);
+/* Unlinks binding cur (older of prev, or the newest when prev is 0) from
+ * cell c, and frees it. */
+int shmt_unlink_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
+                        uint32_t cur, int32_t key);
+
+#endif
