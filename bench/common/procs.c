@@ -99,11 +99,6 @@ static void worker_main(struct procs_run *r, int i)
 {
     struct procs_ctrl *c = r->ctrl;
     struct procs_slot *slot = &c->slot[i];
-    __atomic_add_fetch(&c->ready, 1, __ATOMIC_ACQ_REL);
-    futex(&c->ready, FUTEX_WAKE, 1, NULL);
-    while (__atomic_load_n(&c->go, __ATOMIC_ACQUIRE) == 0)
-        futex(&c->go, FUTEX_WAIT, 0, NULL);
-
     struct nmc_procs_worker w = {
         .index = i,
         .nprocs = r->spec->nprocs,
@@ -114,6 +109,14 @@ static void worker_main(struct procs_run *r, int i)
         .n_samples = &slot->n_samples,
         .max_samples = r->spec->samples_per_worker,
     };
+    /* A failed init exits before the barrier: the run fails there. */
+    if (r->spec->init != NULL && r->spec->init(&w) != NMC_OK)
+        _exit(1);
+    __atomic_add_fetch(&c->ready, 1, __ATOMIC_ACQ_REL);
+    futex(&c->ready, FUTEX_WAKE, 1, NULL);
+    while (__atomic_load_n(&c->go, __ATOMIC_ACQUIRE) == 0)
+        futex(&c->go, FUTEX_WAIT, 0, NULL);
+
     uint64_t done = 0;
     int st = r->spec->fn(&w, &done);
     slot->end_ns = nmc_stats_now_ns();

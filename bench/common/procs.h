@@ -5,7 +5,8 @@
  *      start barrier, the stop flag and one cache-line slot per worker;
  *   2. forks spec->nprocs workers; each inherits every mapping the caller
  *      made before (e.g. one from nmc_procs_map_shared holding the object
- *      under test), checks in at the barrier and sleeps on it (futex);
+ *      under test), runs spec->init if set (untimed set-up: attach to the
+ *      object, connect), checks in at the barrier and sleeps on it (futex);
  *   3. when all have checked in, reads the clock (t0) and releases them;
  *   4. each worker runs spec->fn, which does spec->ops operations, or, when
  *      spec->ops == 0, loops until nmc_procs_stopped() (the parent raises
@@ -53,6 +54,9 @@ typedef int (*nmc_procs_fn)(const struct nmc_procs_worker *w, uint64_t *done);
 struct nmc_procs_spec {
     int nprocs;                  /* workers to fork, 1 .. NMC_PROCS_MAX        */
     nmc_procs_fn fn;             /* worker body                                */
+    int (*init)(const struct nmc_procs_worker *w); /* optional, before the
+                                    barrier (untimed): 0 or a status, which
+                                    fails the run                              */
     void *arg;                   /* passed to fn as w->arg                     */
     uint64_t ops;                /* per worker; 0: run for `seconds`           */
     double seconds;              /* until-stop mode duration (> 0 if ops == 0) */

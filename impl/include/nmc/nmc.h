@@ -8,7 +8,9 @@
 #include "nmc/value.h"
 #include "nmc/mem.h"
 #include "nmc/mempool.h"
+#include "nmc/camlbox.h"
 #include "nmc/core.h"
+#include "nmc/mcamlbox.h"
 #include "nmc/heap.h"
 #include "nmc/shmtable.h"
 

@@ -44,6 +44,7 @@
 #ifndef NMC_SYNC_H
 #define NMC_SYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -81,6 +82,16 @@ struct nmc_sync_queue {
     uint32_t noverflow;                        /* sleepers waiting for a slot     */
     struct nmc_sync_slot slot[NMC_SYNC_SLOTS]; /* the sleepers                    */
 };
+
+/* ---- Threads ---------------------------------------------------------- */
+
+/* The calling thread's kernel id (gettid()), from a per-thread cache: a
+ * system call only the first time in a thread and after fork. */
+uint32_t nmc_thread_self(void);
+/* False only when thread tid certainly no longer runs (its /proc entry is
+ * gone or a zombie); any doubt answers true. The liveness test behind the
+ * dead-owner detection of this module. */
+bool nmc_thread_alive(uint32_t tid);
 
 /* ---- Semaphores ------------------------------------------------------- */
 

@@ -23,6 +23,7 @@
 #include "internal.h"
 
 __thread uint32_t nmc_sync_tid_cache __attribute__((tls_model("initial-exec")));
+__thread uint32_t nmc_sync_spin_budget __attribute__((tls_model("initial-exec")));
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -97,4 +98,14 @@ void nmc_sync_poison(void *obj, size_t size, uint32_t *magic)
     STORE(magic, 0u);
     memset(obj, 0x55, size);
 #endif
+}
+
+uint32_t nmc_thread_self(void)
+{
+    return nmc_sync_self();
+}
+
+bool nmc_thread_alive(uint32_t tid)
+{
+    return nmc_sync_alive(tid);
 }

@@ -28,16 +28,36 @@
 
 #define NMC_LIKELY(x) __builtin_expect(!!(x), 1)
 
-/* Spins (pause + load) before sleeping. A contended locker spins little:
- * under sustained contention a spinner that wins steals the lock word's
- * cache line on every operation and both processes crawl, while a sleeper
- * leaves the holder running at fast-path speed (glibc does not spin
- * either). A semaphore or condition waiter waits for another process to
- * act, which takes about a cache-line transfer when that process is
- * running: spinning a few tens of microseconds at most then saves the two
- * system calls and the scheduler latency of a sleep and a wake-up. */
-#define NMC_MUTEX_SPIN 0
+/* Spins (pause + load) a semaphore or condition waiter makes before
+ * sleeping: it waits for another process to act, which takes about a
+ * cache-line transfer when that process is running, and spinning a few
+ * tens of microseconds at most then saves the two system calls and the
+ * scheduler latency of a sleep and a wake-up. The budget adapts per
+ * thread: a spin that saw the event restores it to NMC_WAKE_SPIN, one that
+ * ended in a sleep halves it (down to NMC_WAKE_SPIN_MIN). When the
+ * other process runs on another core, spins succeed and the budget stays
+ * high; when the cores are oversubscribed the other process is not running
+ * while we spin, spins fail, and waiting turns into plain sleeping instead
+ * of burning the time slice the other process needs. (Mutexes do not spin:
+ * mutex.c.) */
 #define NMC_WAKE_SPIN 1024
+#define NMC_WAKE_SPIN_MIN 8
+extern __thread uint32_t nmc_sync_spin_budget __attribute__((tls_model("initial-exec")));
+
+/* This thread's current spin budget. */
+static inline uint32_t nmc_sync_spins(void)
+{
+    uint32_t b = nmc_sync_spin_budget;
+    return b != 0 ? b : NMC_WAKE_SPIN; /* 0: not yet set in this thread */
+}
+
+/* Records how the last spin ended. */
+static inline void nmc_sync_spun(bool saw_event)
+{
+    uint32_t b = nmc_sync_spins();
+    nmc_sync_spin_budget = saw_event ? NMC_WAKE_SPIN
+                                     : (b / 2 < NMC_WAKE_SPIN_MIN ? NMC_WAKE_SPIN_MIN : b / 2);
+}
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)

@@ -9,8 +9,10 @@
  * Fast paths (user space only): lock = CAS 0 -> tid; unlock = CAS tid -> 0.
  * Any other word sends the caller to a slow path in its own function.
  *
- * Slow lock: spin NMC_MUTEX_SPIN times, then sleep in the FIFO queue
- * (queue.c). Before sleeping the sleeper sets WAITERS in the word (CAS on
+ * Slow lock: no spinning (under sustained contention a spinner that wins
+ * steals the lock word's cache line on every operation and both processes
+ * crawl, while a sleeper leaves the holder at fast-path speed; glibc does
+ * not spin either): sleep in the FIFO queue (queue.c). Before sleeping the sleeper sets WAITERS in the word (CAS on
  * the value it saw, so an unlock in between is noticed). Slow unlock swaps
  * the word to 0 and wakes the oldest sleeper; a running thread may take the
  * lock first, and the woken sleeper then sleeps again with its ticket. The
@@ -151,12 +153,6 @@ static int lock_slow(nmc_mutex *m, uint32_t tid, const struct timespec *abs_dead
         if (st == NMC_EBUSY && !nmc_sync_alive(w & NMC_TID_MASK) && take_from_dead(m, w, tid))
             return NMC_EOWNER_DEAD;
         return st;
-    }
-    for (int spin = 0; spin < NMC_MUTEX_SPIN; spin++) {
-        int st = try_word(m, LOAD_RELAXED(&m->word), tid, 0);
-        if (st != NMC_EBUSY)
-            return st;
-        nmc_sync_relax();
     }
     int i;
     while ((i = nmc_sync_queue_claim(&m->q, tid)) < 0) {

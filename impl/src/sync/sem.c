@@ -1,7 +1,8 @@
 /* Semaphores in shared memory (Netmcore_sem, without its kernel sem_t).
  *
  * value is the count. wait decrements it with a compare-and-swap when it is
- * positive (user space only); otherwise, after NMC_WAKE_SPIN spins, the
+ * positive (user space only); otherwise, after an adaptive spin
+ * (nmc_sync_spins in internal.h), the
  * caller sleeps in the FIFO queue (queue.c) and retries on each wake. post
  * increments value and wakes the longest sleeper only when nqueued says
  * someone sleeps, so an uncontended post stays in user space too.
@@ -57,11 +58,14 @@ int nmc_sem_post(nmc_sem *s)
  * deadline passes. */
 static int sem_wait_slow(nmc_sem *s, const struct timespec *abs_deadline)
 {
-    for (int spin = 0; spin < NMC_WAKE_SPIN; spin++) {
+    for (uint32_t spin = 0, n = nmc_sync_spins(); spin < n; spin++) {
         nmc_sync_relax();
-        if (sem_take(s))
+        if (sem_take(s)) {
+            nmc_sync_spun(true);
             return NMC_OK;
+        }
     }
+    nmc_sync_spun(false);
     uint32_t tid = nmc_sync_self();
     int i;
     while ((i = nmc_sync_queue_claim(&s->q, tid)) < 0) {

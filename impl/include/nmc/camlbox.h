@@ -1,0 +1,182 @@
+/* nmc/camlbox.h - camlboxes: multi-sender, single-receiver mailboxes of
+ * values in one shared memory object (Netcamlbox).
+ *
+ * The receiver creates the box: capacity slots of at most msg_size bytes
+ * each. Any number of senders map the box (by name or fd, at any address,
+ * from any process of the same pid namespace: they need not be forked from
+ * the receiver) and send values. A message is the copier's image of a value
+ * (nmc_init_value) written into a free slot with target_addr = the address
+ * of that slot in the receiver, so the receiver reads it in place, with no
+ * decoding. The header holds everything a sender needs as offsets and
+ * counts; the only absolute address in it is the receiver's base address
+ * (and, for comparison only, the addresses of its custom-ops records).
+ *
+ * How it works (the layout is documented in src/camlbox/camlbox_internal.h):
+ *   - Each slot has a state word: FREE, RESERVED by a thread id, or READY.
+ *     A free-slot bitmap (one bit per slot) lets a sender find a candidate
+ *     with one load; it takes the slot with a compare-and-swap on the state
+ *     word (FREE -> RESERVED | its tid) and clears the bit. No lock: senders
+ *     never wait for each other, and none is held while copying.
+ *   - The sender copies its value into the slot, bounded by the slot: a
+ *     value whose image exceeds msg_size gives NMC_EMESSAGE_TOO_BIG, writes
+ *     nothing outside the slot, and the slot goes back to the free set.
+ *   - It marks the slot READY and sets its bit in a ready bitmap. The
+ *     receiver's wait swaps whole bitmap words to zero, so one atomic
+ *     instruction collects up to 64 new messages.
+ *   - delete marks the slot FREE and sets its free bit: O(1).
+ *   - A side that finds nothing to do spins briefly (about ten
+ *     microseconds), then sleeps on a futex; the other side issues a wake
+ *     only when a sleeper announced itself, so while both run no message
+ *     costs a system call.
+ *   - A sender that dies while its slot is RESERVED (killed mid-copy) does
+ *     not leak it: senders blocked on a full box, the receiver's wait (when
+ *     idle) and nmc_camlbox_reclaim free slots whose owner thread is dead
+ *     (/proc/<tid>/stat, as the sync module's robust mutexes).
+ *   - Senders blocked on a full box check every NMC_SYNC_POLL_MS that the
+ *     receiving thread lives and has not closed the box: otherwise the send
+ *     returns NMC_EOWNER_DEAD rather than hanging.
+ *   - The synchronisation words live in the shared object and are never
+ *     destroyed: closing or unlinking the box leaves every sender's mapping
+ *     valid.
+ *
+ * Bounds: 1 <= capacity <= NMC_CAMLBOX_MAX_CAPACITY; msg_size <=
+ * NMC_CAMLBOX_MAX_MSG_SIZE bytes of image (a 32-byte string needs 48: a
+ * header word and five words of text and padding). A slot takes 16 bytes
+ * of bookkeeping plus msg_size, rounded up to 64. The object's pages are committed
+ * at creation (posix_fallocate): a full tmpfs gives NMC_ENOSPC then, never
+ * a SIGBUS later.
+ *
+ * Messages. Immediate values are sent as they are. Blocks are copied with
+ * NMC_COPY_ATOM (zero-size blocks become real blocks in the slot, since the
+ * receiver's atoms may live elsewhere); int32 / int64 / nativeint and
+ * bigarray customs are copied when the sender's custom-ops records are at
+ * the receiver's addresses (processes forked from one program), otherwise
+ * such a message gives NMC_EUNSUPPORTED. The receiver reads a message in
+ * place (nmc_camlbox_get) until it deletes it; nmc_camlbox_get_checked runs
+ * the image verifier first, for senders the receiver does not trust.
+ *
+ * Threads. Any number of threads may send through one sender handle. The
+ * receiving side (wait, get, delete) belongs to one thread at a time; only
+ * nmc_camlbox_cancel_wait may be called from another thread.
+ *
+ * Statuses common to all functions: NMC_EINVAL for NULL handles or
+ * out-parameters and out-of-range slot numbers; NMC_ESYS (errno kept) when
+ * a system call fails; NMC_ECORRUPT when an object is not a well-formed
+ * camlbox of this version.
+ */
+#ifndef NMC_CAMLBOX_H
+#define NMC_CAMLBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "nmc/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NMC_CAMLBOX_MAX_CAPACITY (1u << 20)
+#define NMC_CAMLBOX_MAX_MSG_SIZE ((size_t)1 << 30)
+/* "No preferred slot" for the send functions. */
+#define NMC_CAMLBOX_ANY_SLOT UINT32_MAX
+
+typedef struct nmc_camlbox nmc_camlbox;               /* the receiver's handle */
+typedef struct nmc_camlbox_sender nmc_camlbox_sender; /* a sender's handle     */
+
+/* ---- creating and naming (create_camlbox, format_camlbox, ...) ---------- */
+
+/* Creates the POSIX shm object name ("/..." , created O_EXCL, mode 0600)
+ * holding an empty box of capacity slots for messages of up to msg_size
+ * bytes, and maps it for the calling thread, which becomes the receiver.
+ * NMC_EINVAL for bad sizes, NMC_ESYS with errno EEXIST if the name exists,
+ * NMC_ENOSPC if the backing store is full (the name is then removed). */
+int nmc_camlbox_create(const char *name, uint32_t capacity, size_t msg_size,
+                       nmc_camlbox **out);
+/* The same in an open file descriptor (shm or file, resized to fit): the
+ * caller keeps the fd, e.g. to pass it to senders. */
+int nmc_camlbox_format(int fd, uint32_t capacity, size_t msg_size, nmc_camlbox **out);
+/* Removes the name (NMC_ENOT_FOUND if absent); mappings stay valid. */
+int nmc_camlbox_unlink(const char *name);
+/* Opens the named box's object read-write into *fd (camlbox_fd). */
+int nmc_camlbox_fd(const char *name, int *fd);
+/* Unmaps the receiver's view and frees the handle. Senders blocked on the
+ * full box then get NMC_EOWNER_DEAD. Never destroys anything a sender uses. */
+int nmc_camlbox_close(nmc_camlbox *box);
+
+/* ---- senders ------------------------------------------------------------ */
+
+/* A sender for the named box (camlbox_sender; NMC_ENOT_FOUND if absent). */
+int nmc_camlbox_sender_open(const char *name, nmc_camlbox_sender **out);
+/* A sender for the box in fd (the fd may be closed afterwards). */
+int nmc_camlbox_sender_of_fd(int fd, nmc_camlbox_sender **out);
+/* Unmaps the sender's view and frees the handle. */
+int nmc_camlbox_sender_close(nmc_camlbox_sender *s);
+
+/* Copies v into a free slot for the receiver: prefer if that slot is free
+ * (NMC_CAMLBOX_ANY_SLOT for no preference), else any. Blocks while the box
+ * is full. *slot (may be NULL) receives the slot used. Returns NMC_OK;
+ * NMC_EMESSAGE_TOO_BIG (image larger than msg_size; nothing sent);
+ * NMC_EUNSUPPORTED (a value the copier refuses, see above); NMC_ENOMEM;
+ * NMC_EOWNER_DEAD (the box is full and its receiver died or closed it). */
+int nmc_camlbox_send(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer, uint32_t *slot);
+/* Like nmc_camlbox_send, but NMC_ETIMEDOUT once abs_deadline
+ * (CLOCK_MONOTONIC, see nmc_deadline_in) passes with the box still full. */
+int nmc_camlbox_timedsend(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer,
+                          const struct timespec *abs_deadline, uint32_t *slot);
+/* Makes the receiver's current or next wait return, with no new slots if
+ * none arrived (camlbox_wake). */
+int nmc_camlbox_wake(nmc_camlbox_sender *s);
+
+/* ---- receiving ---------------------------------------------------------- */
+
+/* Blocks until messages arrive that earlier waits did not report, and
+ * stores their slot numbers in slots[0 .. *n) (at most max; the rest come
+ * with the next wait). *n may be 0 after a wake or cancel_wait. */
+int nmc_camlbox_wait(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n);
+/* Like nmc_camlbox_wait, but NMC_ETIMEDOUT (*n = 0) once abs_deadline
+ * passes with nothing new. */
+int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
+                          uint32_t *slots, size_t max, size_t *n);
+/* Makes the current or next wait return (callable from any thread). */
+int nmc_camlbox_cancel_wait(nmc_camlbox *box);
+
+/* The message in slot, in place (no copy): valid until the slot is
+ * deleted. NMC_EEMPTY if the slot holds no message. */
+int nmc_camlbox_get(nmc_camlbox *box, uint32_t slot, nmc_value *v);
+/* The same after nmc_image_check accepted the slot's image: NMC_ECORRUPT
+ * otherwise. A sender can still write the slot after the check; copy the
+ * value (nmc_copy_value) before trusting it for long. */
+int nmc_camlbox_get_checked(nmc_camlbox *box, uint32_t slot, nmc_value *v);
+/* A deep copy of the message into arena (NMC_ENOMEM if it fails). */
+int nmc_camlbox_get_copy(nmc_camlbox *box, uint32_t slot, nmc_arena *arena, nmc_value *v);
+/* Frees slot for the next message: O(1). NMC_EEMPTY if it holds none. */
+int nmc_camlbox_delete(nmc_camlbox *box, uint32_t slot);
+/* Frees the slots of senders that died in a send and lets the next wait
+ * report messages whose sender died while announcing them; *freed (may be
+ * NULL) counts the slots freed. Waits and blocked senders do this on their
+ * own when idle; this makes it happen now. */
+int nmc_camlbox_reclaim(nmc_camlbox *box, uint32_t *freed);
+/* Verifies the shared layout and, when no sender is active, that the free
+ * bitmap agrees with the slot states: NMC_OK or NMC_ECORRUPT. */
+int nmc_camlbox_check(const nmc_camlbox *box);
+
+/* ---- sizes (camlbox_capacity, _msg_size, _messages; b*: box, s*: sender) */
+
+/* capacity: slots; msg_size: bytes per message; messages: slots not free
+ * (messages waiting or being written). By name, NMC_ENOT_FOUND if absent. */
+int nmc_camlbox_capacity(const char *name, uint32_t *capacity);
+int nmc_camlbox_msg_size(const char *name, size_t *msg_size);
+int nmc_camlbox_messages(const char *name, uint32_t *messages);
+int nmc_camlbox_bcapacity(const nmc_camlbox *box, uint32_t *capacity);
+int nmc_camlbox_bmsg_size(const nmc_camlbox *box, size_t *msg_size);
+int nmc_camlbox_bmessages(const nmc_camlbox *box, uint32_t *messages);
+int nmc_camlbox_scapacity(const nmc_camlbox_sender *s, uint32_t *capacity);
+int nmc_camlbox_smsg_size(const nmc_camlbox_sender *s, size_t *msg_size);
+int nmc_camlbox_smessages(const nmc_camlbox_sender *s, uint32_t *messages);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

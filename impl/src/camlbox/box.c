@@ -1,0 +1,121 @@
+/* The receiver's handle: creating or formatting a box, closing it, and its
+ * consistency check. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "camlbox_internal.h"
+
+static int box_new(void *base, size_t size, nmc_camlbox **out)
+{
+    nmc_camlbox *box = calloc(1, sizeof *box);
+    if (box == NULL)
+        return NMC_ENOMEM;
+    camlbox_view_init(&box->v, base, size);
+    box->pending = calloc(3 * (size_t)box->v.hdr->nwords, sizeof(uint64_t));
+    if (box->pending == NULL) {
+        free(box);
+        return NMC_ENOMEM;
+    }
+    box->delivered = box->pending + box->v.hdr->nwords;
+    box->freed = box->delivered + box->v.hdr->nwords;
+    *out = box;
+    return NMC_OK;
+}
+
+int nmc_camlbox_format(int fd, uint32_t capacity, size_t msg_size, nmc_camlbox **out)
+{
+    struct camlbox_header h;
+    if (fd < 0 || out == NULL || camlbox_layout(capacity, msg_size, &h) != NMC_OK)
+        return NMC_EINVAL;
+    void *base;
+    int st;
+    if (ftruncate(fd, (off_t)h.size) != 0)
+        return NMC_ESYS;
+    if ((st = nmc_sys_commit(fd, 0, (off_t)h.size)) != NMC_OK ||
+        (st = nmc_sys_map(fd, (size_t)h.size, 0, NULL, false, &base)) != NMC_OK)
+        return st;
+    camlbox_init(base, &h);
+    if ((st = box_new(base, (size_t)h.size, out)) != NMC_OK)
+        nmc_sys_unmap(base, (size_t)h.size);
+    return st;
+}
+
+int nmc_camlbox_create(const char *name, uint32_t capacity, size_t msg_size, nmc_camlbox **out)
+{
+    struct camlbox_header h;
+    if (name == NULL || name[0] != '/' || out == NULL ||
+        camlbox_layout(capacity, msg_size, &h) != NMC_OK)
+        return NMC_EINVAL;
+    int fd;
+    do
+        fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return NMC_ESYS;
+    int st = nmc_camlbox_format(fd, capacity, msg_size, out);
+    int saved = errno;
+    close(fd);
+    if (st != NMC_OK)
+        shm_unlink(name);
+    errno = saved;
+    return st;
+}
+
+int nmc_camlbox_unlink(const char *name)
+{
+    return name == NULL ? NMC_EINVAL : nmc_sys_shm_unlink(name);
+}
+
+int nmc_camlbox_fd(const char *name, int *fd)
+{
+    return name == NULL || fd == NULL ? NMC_EINVAL : nmc_sys_shm_open(name, fd);
+}
+
+int nmc_camlbox_close(nmc_camlbox *box)
+{
+    if (box == NULL || box->v.hdr == NULL)
+        return NMC_EINVAL;
+    camlbox_publish_freed(box);
+    STORE(&box->v.hdr->closed, 1u);
+    camlbox_waitq_notify(&box->v.hdr->tx);
+    camlbox_view_unmap(&box->v);
+    free(box->pending);
+    free(box);
+    return NMC_OK;
+}
+
+int nmc_camlbox_check(const nmc_camlbox *box)
+{
+    if (box == NULL || box->v.hdr == NULL)
+        return NMC_EINVAL;
+    const struct camlbox_view *v = &box->v;
+    const struct camlbox_header *h = v->hdr;
+    if (camlbox_validate(h, v->size) != NMC_OK || h->receiver_base != (uintptr_t)h)
+        return NMC_ECORRUPT;
+    uint32_t tail = h->capacity % 64;
+    uint64_t beyond = tail == 0 ? 0 : ~(((uint64_t)1 << tail) - 1);
+    uint32_t last = h->nwords - 1;
+    if ((LOAD(&v->free_bits[last]) & beyond) || (LOAD(&v->ready_bits[last]) & beyond) ||
+        (box->pending[last] & beyond) || (box->delivered[last] & beyond) ||
+        (box->freed[last] & beyond))
+        return NMC_ECORRUPT;
+    for (uint32_t i = 0; i < h->capacity; i++) {
+        uint32_t s = LOAD(&camlbox_slot(v, i)->state);
+        bool free_bit = (LOAD(&v->free_bits[i / 64]) >> (i % 64)) & 1;
+        bool delivered = (box->delivered[i / 64] >> (i % 64)) & 1;
+        bool freed = (box->freed[i / 64] >> (i % 64)) & 1;
+        if ((SLOT_KIND(s) == SLOT_RESERVED && SLOT_OWNER(s) == 0) || SLOT_KIND(s) == 3 ||
+            (s == SLOT_FREE && !free_bit && !freed) || (delivered && s != SLOT_READY))
+            return NMC_ECORRUPT;
+        if (s == SLOT_READY) {
+            const struct camlbox_slot *sl = camlbox_slot(v, i);
+            if (!nmc_is_long(sl->root) &&
+                (sl->bytelen > h->msg_size || sl->root >= sl->bytelen || sl->root % 8 != 0))
+                return NMC_ECORRUPT;
+        }
+    }
+    return NMC_OK;
+}

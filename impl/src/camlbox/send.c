@@ -1,0 +1,180 @@
+/* Sending: claim a free slot, copy the value into it, announce it.
+ *
+ * Claim: read a free-bitmap word, pick a set bit, CAS that slot's state
+ * FREE -> RESERVED|tid, then clear the bit. The CAS is the claim (the bit
+ * is a hint): a thread killed right after it leaves a RESERVED slot naming
+ * a dead thread, which camlbox_reclaim_dead frees. Each thread starts its
+ * search at a word and bit derived from its tid, so concurrent senders
+ * mostly try different slots.
+ *
+ * Copy: nmc_init_value into the slot's image area only (msg_size bytes),
+ * relocated for the receiver's address of that area. Nothing is locked.
+ *
+ * Announce: store READY (release: the image is visible before it), set the
+ * ready bit, wake the receiver if it announced a sleep.
+ */
+#include <sched.h>
+
+#include "camlbox_internal.h"
+
+#include "nmc/sync.h"
+
+static bool sender_valid(const nmc_camlbox_sender *s)
+{
+    return s != NULL && s->v.hdr != NULL;
+}
+
+/* Tries to take slot i for tid. */
+static bool claim_slot(struct camlbox_view *v, uint32_t i, uint32_t tid)
+{
+    uint32_t *state = &camlbox_slot(v, i)->state;
+    uint32_t expected = SLOT_FREE;
+    if (LOAD_RELAXED(state) != SLOT_FREE || !CAS(state, &expected, SLOT_OWNED_BY(tid)))
+        return false;
+    FETCH_AND(&v->free_bits[i / 64], ~((uint64_t)1 << (i % 64)));
+    return true;
+}
+
+/* One pass over the free bitmap; the slot taken, or -1. */
+static int64_t claim_any(struct camlbox_view *v, uint32_t tid, uint32_t prefer)
+{
+    if (prefer < v->hdr->capacity && claim_slot(v, prefer, tid))
+        return prefer;
+    uint32_t nwords = v->hdr->nwords;
+    uint32_t first = tid % nwords;
+    unsigned rot = (tid * 37u) % 64;
+    for (uint32_t k = 0; k < nwords; k++) {
+        uint32_t w = first + k < nwords ? first + k : first + k - nwords;
+        uint64_t bits = LOAD_RELAXED(&v->free_bits[w]);
+        while (bits != 0) {
+            /* The first set bit at or after rot, circularly. */
+            uint64_t rotated = rot ? bits >> rot | bits << (64 - rot) : bits;
+            uint32_t b = ((unsigned)__builtin_ctzll(rotated) + rot) % 64;
+            if (claim_slot(v, w * 64 + b, tid))
+                return w * 64 + b;
+            bits &= ~((uint64_t)1 << b);
+        }
+    }
+    return -1;
+}
+
+/* Scans the slot states: the receiver sets the free bits of deleted slots
+ * in batches, so a box without free bits may still have FREE slots. */
+static int64_t claim_by_state(struct camlbox_view *v, uint32_t tid)
+{
+    for (uint32_t i = 0; i < v->hdr->capacity; i++)
+        if (claim_slot(v, i, tid))
+            return i;
+    return -1;
+}
+
+/* The receiver will never free a slot: it closed the box or died. */
+static bool receiver_gone(const struct camlbox_header *h)
+{
+    return LOAD(&h->closed) != 0 || !nmc_thread_alive(h->receiver_tid);
+}
+
+/* The box is full: spin, then sleep until a slot frees, the receiver is
+ * gone or abs_deadline passes. Frees dead senders' slots while waiting. */
+static int claim_slow(struct camlbox_view *v, uint32_t tid, uint32_t prefer,
+                      const struct timespec *abs_deadline, uint32_t *slot)
+{
+    /* A full box waits for the receiver: spin a little, then give it the
+     * processor (with more processes than cores, a spinning sender would
+     * only delay it). */
+    int64_t got = -1;
+    for (int spin = 0; spin < CAMLBOX_SPIN / 16 && got < 0; spin++) {
+        camlbox_relax();
+        got = claim_any(v, tid, prefer);
+    }
+    for (int spin = 0; spin < CAMLBOX_YIELDS && got < 0; spin++) {
+        sched_yield();
+        got = claim_any(v, tid, prefer);
+    }
+    bool poll = true;
+    while (got < 0) {
+        if (poll && (camlbox_reclaim_dead(v) == 0 && receiver_gone(v->hdr)))
+            return NMC_EOWNER_DEAD;
+        uint32_t seq = camlbox_waitq_prepare(&v->hdr->tx);
+        if ((got = claim_any(v, tid, prefer)) >= 0 || (got = claim_by_state(v, tid)) >= 0)
+            break;
+        struct timespec wake;
+        bool poll_first = camlbox_next_wake(abs_deadline, &wake);
+        poll = camlbox_waitq_sleep(&v->hdr->tx, seq, &wake) == NMC_ETIMEDOUT;
+        if (poll && !poll_first && (got = claim_by_state(v, tid)) < 0)
+            return NMC_ETIMEDOUT;
+    }
+    *slot = (uint32_t)got;
+    return NMC_OK;
+}
+
+/* Copies v into slot i and fills in the slot header. */
+static int fill_slot(nmc_camlbox_sender *s, uint32_t i, nmc_value v)
+{
+    struct camlbox_slot *sl = camlbox_slot(&s->v, i);
+    const struct camlbox_header *h = s->v.hdr;
+    size_t bound = (size_t)h->msg_size & ~(NMC_WORD_SIZE - 1);
+    int st;
+    if (nmc_is_long(v)) {
+        sl->bytelen = 0;
+        sl->root = v;
+        return NMC_OK;
+    }
+    struct nmc_copy_options opt = {
+        .flags = s->copy_flags,
+        .target_addr = h->receiver_base + (uintptr_t)(camlbox_image(&s->v, i) -
+                                                      (unsigned char *)h),
+    };
+    nmc_memory m = {camlbox_image(&s->v, i), bound};
+    size_t voffset, bytelen;
+    st = nmc_init_value(m, 0, v, &opt, &voffset, &bytelen);
+    if (st != NMC_OK)
+        return st == NMC_EOUT_OF_SPACE ? NMC_EMESSAGE_TOO_BIG : st;
+    sl->bytelen = (uint32_t)bytelen;
+    sl->root = voffset;
+    return NMC_OK;
+}
+
+int nmc_camlbox_timedsend(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer,
+                          const struct timespec *abs_deadline, uint32_t *slot)
+{
+    if (!sender_valid(s) || (prefer >= s->v.hdr->capacity && prefer != NMC_CAMLBOX_ANY_SLOT))
+        return NMC_EINVAL;
+    struct camlbox_view *view = &s->v;
+    uint32_t tid = nmc_thread_self();
+    int64_t got = claim_any(view, tid, prefer);
+    uint32_t i;
+    if (__builtin_expect(got >= 0, 1)) {
+        i = (uint32_t)got;
+    } else {
+        int st = claim_slow(view, tid, prefer, abs_deadline, &i);
+        if (st != NMC_OK)
+            return st;
+    }
+    camlbox_poison(view, i, 0xAA);
+    int st = fill_slot(s, i, v);
+    if (st != NMC_OK) {
+        camlbox_slot_free(view, i);
+        return st;
+    }
+    STORE_REL(&camlbox_slot(view, i)->state, (uint32_t)SLOT_READY);
+    FETCH_OR(&view->ready_bits[i / 64], (uint64_t)1 << (i % 64));
+    camlbox_waitq_notify(&view->hdr->rx);
+    if (slot != NULL)
+        *slot = i;
+    return NMC_OK;
+}
+
+int nmc_camlbox_send(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer, uint32_t *slot)
+{
+    return nmc_camlbox_timedsend(s, v, prefer, NULL, slot);
+}
+
+int nmc_camlbox_wake(nmc_camlbox_sender *s)
+{
+    if (!sender_valid(s))
+        return NMC_EINVAL;
+    STORE(&s->v.hdr->rx_kick, 1u);
+    camlbox_waitq_notify(&s->v.hdr->rx);
+    return NMC_OK;
+}
