@@ -9,7 +9,8 @@ def nmc_test_suites(files):
             name = name,
             srcs = [f],
             deps = [":support", "//impl:" + module] +
-                   ([":values"] if module in ("value", "mem", "camlbox", "heap") else []),
+                   ([":values"] if module in ("value", "mem", "camlbox", "heap") else []) +
+                   ([":shm_region"] if module == "sync" else []),
             data = native.glob(["data/%s/*.img" % name[len("test_"):]]),
             size = "medium",
         )

@@ -17,6 +17,7 @@
 #include "nmc/sync.h"
 #include "nmc/sys.h"
 #include "nmc_test.h"
+#include "shm_region.h"
 
 /* ---- a shm object mapped twice, at two addresses ----------------------- */
 
@@ -40,8 +41,7 @@ struct shared {
     uint64_t counter;           /* ping-pong rounds, protected by m        */
 };
 
-static int region_fd = -1;
-static char region_name[NMC_SHM_NAME_MAX];
+static struct shm_region region;
 static struct shared *S;  /* first mapping  */
 static struct shared *S2; /* second mapping, elsewhere */
 
@@ -54,13 +54,9 @@ static nmc_wait_set *set_at(struct shared *s, size_t off)
  * two empty wait sets. */
 static void region_setup(void)
 {
-    void *a, *b;
-    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), REGION, &region_fd, region_name));
-    ck_assert_ok(nmc_sys_map(region_fd, REGION, 0, NULL, false, &a));
-    ck_assert_ok(nmc_sys_map(region_fd, REGION, 0, NULL, false, &b));
-    ck_assert_ptr_ne(a, b);
-    S = a;
-    S2 = b;
+    shm_region_create(&region, REGION);
+    S = region.first;
+    S2 = region.second;
     ck_assert_ok(nmc_mutex_init(&S->m, NMC_MUTEX_NORMAL));
     ck_assert_ok(nmc_cond_init(&S->c));
     ck_assert_ok(nmc_wait_set_init(set_at(S, SET_A), SET_CAP));
@@ -69,74 +65,18 @@ static void region_setup(void)
 
 static void region_teardown(void)
 {
-    nmc_sys_unmap(S, REGION);
-    nmc_sys_unmap(S2, REGION);
-    close(region_fd);
-    nmc_sys_shm_unlink(region_name);
+    shm_region_destroy(&region);
 }
 
 /* A child mapping the object afresh by name, at an address of its own. */
 static struct shared *child_map(void)
 {
-    int fd;
-    void *p;
-    if (nmc_sys_shm_open(region_name, &fd) != NMC_OK ||
-        nmc_sys_map(fd, REGION, 0, NULL, false, &p) != NMC_OK)
-        _exit(90);
-    close(fd);
-    return p;
-}
-
-static pid_t spawn(void (*fn)(int), int arg)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        fn(arg);
-        _exit(0);
-    }
-    return pid;
-}
-
-static void reap_ok(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
-}
-
-static void reap_killed(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-}
-
-/* Polls (up to 3 s) until *word >= value; whether it got there. */
-static bool poll_until(const uint32_t *word, uint32_t value)
-{
-    for (int i = 0; i < 3000 && __atomic_load_n(word, __ATOMIC_SEQ_CST) < value; i++)
-        usleep(1000);
-    return __atomic_load_n(word, __ATOMIC_SEQ_CST) >= value;
-}
-
-/* Waits (up to 3 s) until *word >= value. */
-static void await(const uint32_t *word, uint32_t value)
-{
-    ck_assert_msg(poll_until(word, value), "still %u, awaited %u",
-                  __atomic_load_n(word, __ATOMIC_SEQ_CST), value);
+    return shm_region_child_map(&region);
 }
 
 static void raise_flag(struct shared *s, uint32_t v)
 {
     __atomic_store_n(&s->flag, v, __ATOMIC_SEQ_CST);
-}
-
-static double elapsed_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static int timedlock(nmc_mutex *m, double seconds)
@@ -194,8 +134,8 @@ static void spawn_waiters(pid_t *pid, int first, int n)
 {
     for (int i = 0; i < n; i++) {
         uint32_t before = __atomic_load_n(&S->c.nwaiters, __ATOMIC_SEQ_CST);
-        pid[i] = spawn(child_wait_once, first + i);
-        await(&S->c.nwaiters, before + 1);
+        pid[i] = test_spawn(child_wait_once, first + i);
+        test_await(&S->c.nwaiters, before + 1);
     }
 }
 
@@ -326,7 +266,7 @@ START_TEST(free_while_waiting_is_ebusy)
     nmc_wait_entry theirs = {set_at(S, SET_A), S->entry_of[0]};
     ck_assert_status(nmc_wait_entry_free(&theirs), NMC_EBUSY);
     wake(false);
-    reap_ok(pid);
+    test_reap_ok(pid);
     ck_assert_status(nmc_wait_entry_free(&theirs), NMC_EINVAL); /* freed by its child */
 }
 END_TEST
@@ -347,7 +287,7 @@ START_TEST(dead_process_entries_are_reclaimed)
     nmc_wait_set *ws = set_at(S, SET_A);
     nmc_wait_entry mine[SET_CAP], extra;
     ck_assert_ok(nmc_wait_entry_alloc(ws, &mine[0]));
-    pid_t pid = spawn(child_take_entries_and_die, THEIRS);
+    pid_t pid = test_spawn(child_take_entries_and_die, THEIRS);
     /* Dead but not reaped: a zombie's entries count as dead too. */
     siginfo_t info;
     ck_assert_int_eq(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
@@ -357,7 +297,7 @@ START_TEST(dead_process_entries_are_reclaimed)
     ck_assert_status(nmc_wait_entry_alloc(ws, &extra), NMC_EOUT_OF_SPACE);
     ck_assert_uint_eq(ws->nused, SET_CAP);
     ck_assert_ok(nmc_wait_set_check(ws));
-    reap_killed(pid);
+    test_reap_killed(pid);
     for (int i = 0; i < SET_CAP; i++)
         ck_assert_ok(nmc_wait_entry_free(&mine[i]));
 }
@@ -371,7 +311,7 @@ static void child_hold_mutex(int unused)
     if (timedlock(&s->m, LIMIT) != NMC_OK)
         _exit(1);
     raise_flag(s, 1);
-    if (!poll_until(&s->flag, 2))
+    if (!test_poll_until(&s->flag, 2))
         _exit(2);
     _exit(nmc_mutex_unlock(&s->m) == NMC_OK ? 0 : 3);
 }
@@ -383,11 +323,11 @@ START_TEST(wait_without_the_mutex_is_eperm)
     ck_assert_status(nmc_cond_wait(&we, &S->c, &S->m), NMC_EPERM);
     ck_assert_status(timedwait(&we, &S->c, &S->m, 0.01), NMC_EPERM);
     /* Held by another process. */
-    pid_t pid = spawn(child_hold_mutex, 0);
-    await(&S->flag, 1);
+    pid_t pid = test_spawn(child_hold_mutex, 0);
+    test_await(&S->flag, 1);
     ck_assert_status(timedwait(&we, &S->c, &S->m, 0.01), NMC_EPERM);
     raise_flag(S, 2);
-    reap_ok(pid);
+    test_reap_ok(pid);
     /* Not queued: the entry is idle, nobody waits. */
     ck_assert_uint_eq(S->c.nwaiters, 0);
     ck_assert_ok(nmc_wait_entry_free(&we));
@@ -428,7 +368,7 @@ START_TEST(timedwait_expires_with_mutex_relocked)
     ck_assert_ok(nmc_mutex_lock(&S->m));
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ck_assert_status(timedwait(&we, &S->c, &S->m, 0.05), NMC_ETIMEDOUT);
-    ck_assert(elapsed_since(&t0) >= 0.049);
+    ck_assert(test_elapsed_since(&t0) >= 0.049);
     ck_assert_uint_eq(S->c.nwaiters, 0);
     /* A deadline already past. */
     nmc_deadline_in(0, &past);
@@ -460,9 +400,9 @@ START_TEST(recursive_depth_survives_a_wait)
     ck_assert_status(timedwait(&we, &S->c, &S->m, 0.02), NMC_ETIMEDOUT);
     ck_assert_uint_eq(S->m.count, 3);
     /* Signalled, by a child that needs the mutex fully released. */
-    pid_t pid = spawn(child_lock_and_signal, 0);
+    pid_t pid = test_spawn(child_lock_and_signal, 0);
     ck_assert_ok(timedwait(&we, &S->c, &S->m, LIMIT));
-    reap_ok(pid);
+    test_reap_ok(pid);
     assert_depth(&S->m, 3);
     ck_assert_ok(nmc_wait_entry_free(&we));
 }
@@ -476,14 +416,14 @@ START_TEST(signal_wakes_one_in_fifo_order)
     spawn_waiters(pid, 0, N_CHILD);
     for (uint32_t i = 0; i < N_CHILD; i++) {
         wake(false);
-        await(&S->norder, i + 1);
+        test_await(&S->norder, i + 1);
         usleep(20 * 1000); /* time for a wrongly woken second waiter to show */
         ck_assert_uint_eq(__atomic_load_n(&S->norder, __ATOMIC_SEQ_CST), i + 1);
         ck_assert_uint_eq(S->order[i], i);
         ck_assert_uint_eq(S->c.nwaiters, N_CHILD - 1 - i);
     }
     for (int i = 0; i < N_CHILD; i++)
-        reap_ok(pid[i]);
+        test_reap_ok(pid[i]);
     ck_assert_uint_eq(set_at(S, SET_A)->nused, 0);
     ck_assert_ok(nmc_cond_destroy(&S->c));
 }
@@ -495,7 +435,7 @@ START_TEST(broadcast_wakes_all)
     spawn_waiters(pid, 0, N_CHILD);
     wake(true);
     for (int i = 0; i < N_CHILD; i++)
-        reap_ok(pid[i]);
+        test_reap_ok(pid[i]);
     ck_assert_uint_eq(S->norder, N_CHILD);
     ck_assert_uint_eq(S->c.nwaiters, 0);
     ck_assert_ok(nmc_cond_destroy(&S->c));
@@ -509,7 +449,7 @@ START_TEST(destroy_with_live_waiter_is_ebusy)
     ck_assert_status(nmc_cond_destroy(&S->c), NMC_EBUSY);
     ck_assert_ok(nmc_cond_check(&S->c));
     wake(false);
-    reap_ok(pid);
+    test_reap_ok(pid);
     ck_assert_ok(nmc_cond_destroy(&S2->c));
 }
 END_TEST
@@ -521,13 +461,13 @@ START_TEST(dead_waiter_does_not_absorb_signal)
     spawn_waiters(&dead, 7, 1); /* the older ticket */
     spawn_waiters(&live, 1, 1);
     kill(dead, SIGKILL);
-    reap_killed(dead);
+    test_reap_killed(dead);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     wake(false);
-    await(&S->norder, 1);
-    ck_assert(elapsed_since(&t0) < 1.0);
+    test_await(&S->norder, 1);
+    ck_assert(test_elapsed_since(&t0) < 1.0);
     ck_assert_uint_eq(S->order[0], 1);
-    reap_ok(live);
+    test_reap_ok(live);
     ck_assert_uint_eq(set_at(S, SET_A)->nused, 0); /* the dead entry was freed */
     ck_assert_ok(nmc_cond_check(&S->c));
     ck_assert_ok(nmc_cond_destroy(&S->c));
@@ -539,7 +479,7 @@ START_TEST(destroy_reclaims_dead_waiter)
     pid_t dead;
     spawn_waiters(&dead, 7, 1);
     kill(dead, SIGKILL);
-    reap_killed(dead);
+    test_reap_killed(dead);
     ck_assert_uint_eq(S->c.nwaiters, 1);
     ck_assert_ok(nmc_cond_destroy(&S->c));
     ck_assert_uint_eq(set_at(S, SET_A)->nused, 0);
@@ -643,9 +583,9 @@ START_TEST(pingpong_loses_no_wakeup)
     S->counter = 0;
     /* The parent plays on the second mapping, the child on its own. */
     ck_assert_ok(nmc_wait_entry_alloc(set_at(S2, SET_A), &we));
-    pid_t pid = spawn(child_play, 0);
+    pid_t pid = test_spawn(child_play, 0);
     ck_assert_int_eq(play(&we, S2, 0), 0);
-    reap_ok(pid);
+    test_reap_ok(pid);
     ck_assert_uint_eq(S->counter, 2 * ROUNDS);
     ck_assert_uint_eq(S->c.nwaiters, 0);
     ck_assert_ok(nmc_wait_entry_free(&we));

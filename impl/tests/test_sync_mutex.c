@@ -13,6 +13,7 @@
 #include "nmc/sync.h"
 #include "nmc/sys.h"
 #include "nmc_test.h"
+#include "shm_region.h"
 
 /* ---- a shm object mapped twice, at two addresses ----------------------- */
 
@@ -26,85 +27,31 @@ struct shared {
     uint64_t counter;   /* protected by m                           */
 };
 
-static int region_fd = -1;
-static char region_name[NMC_SHM_NAME_MAX];
+static struct shm_region region;
 static struct shared *S;  /* first mapping  */
 static struct shared *S2; /* second mapping, elsewhere */
 
 static void region_setup(void)
 {
-    void *a, *b;
-    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), REGION, &region_fd, region_name));
-    ck_assert_ok(nmc_sys_map(region_fd, REGION, 0, NULL, false, &a));
-    ck_assert_ok(nmc_sys_map(region_fd, REGION, 0, NULL, false, &b));
-    ck_assert_ptr_ne(a, b);
-    S = a;
-    S2 = b;
+    shm_region_create(&region, REGION);
+    S = region.first;
+    S2 = region.second;
 }
 
 static void region_teardown(void)
 {
-    nmc_sys_unmap(S, REGION);
-    nmc_sys_unmap(S2, REGION);
-    close(region_fd);
-    nmc_sys_shm_unlink(region_name);
+    shm_region_destroy(&region);
 }
 
 /* A child mapping the object afresh by name, at an address of its own. */
 static struct shared *child_map(void)
 {
-    int fd;
-    void *p;
-    if (nmc_sys_shm_open(region_name, &fd) != NMC_OK ||
-        nmc_sys_map(fd, REGION, 0, NULL, false, &p) != NMC_OK)
-        _exit(90);
-    close(fd);
-    return p;
-}
-
-static pid_t spawn(void (*fn)(int), int arg)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        fn(arg);
-        _exit(0);
-    }
-    return pid;
-}
-
-static void reap_ok(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
-}
-
-static void reap_killed(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-}
-
-/* Waits (up to 3 s) until *word >= value. */
-static void await(const uint32_t *word, uint32_t value)
-{
-    for (int i = 0; i < 3000 && __atomic_load_n(word, __ATOMIC_SEQ_CST) < value; i++)
-        usleep(1000);
-    ck_assert_uint_ge(__atomic_load_n(word, __ATOMIC_SEQ_CST), value);
+    return shm_region_child_map(&region);
 }
 
 static void raise_flag(struct shared *s, uint32_t v)
 {
     __atomic_store_n(&s->flag, v, __ATOMIC_SEQ_CST);
-}
-
-static double elapsed_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* ---- dummies and arguments ---------------------------------------------- */
@@ -184,7 +131,7 @@ START_TEST(normal_relock_blocks)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     nmc_deadline_in(0.05, &d);
     ck_assert_status(nmc_mutex_timedlock(&m, &d), NMC_ETIMEDOUT);
-    ck_assert(elapsed_since(&t0) >= 0.049);
+    ck_assert(test_elapsed_since(&t0) >= 0.049);
     ck_assert_ok(nmc_mutex_unlock(&m));
     ck_assert_ok(nmc_mutex_check(&m));
 }
@@ -205,7 +152,7 @@ START_TEST(recursive_counts_levels)
     ck_assert_ok(nmc_mutex_unlock(&S->m));
     ck_assert_ok(nmc_mutex_unlock(&S->m));
     /* Still held at depth 1: the original's bug let others in here. */
-    reap_ok(spawn(child_trylock_busy, 0));
+    test_reap_ok(test_spawn(child_trylock_busy, 0));
     ck_assert_ok(nmc_mutex_check(&S->m));
     ck_assert_ok(nmc_mutex_unlock(&S->m));
     ck_assert_status(nmc_mutex_unlock(&S->m), NMC_EPERM);
@@ -226,7 +173,7 @@ START_TEST(fork_child_is_not_owner)
     for (int kind = NMC_MUTEX_NORMAL; kind <= NMC_MUTEX_RECURSIVE; kind++) {
         ck_assert_ok(nmc_mutex_init(&S->m, kind));
         ck_assert_ok(nmc_mutex_lock(&S->m));
-        reap_ok(spawn(child_not_owner, 0));
+        test_reap_ok(test_spawn(child_not_owner, 0));
         ck_assert_ok(nmc_mutex_unlock(&S->m));
     }
 }
@@ -266,19 +213,19 @@ START_TEST(timedlock_expires_and_waits)
 {
     struct timespec d, t0;
     ck_assert_ok(nmc_mutex_init(&S->m, NMC_MUTEX_ERRORCHECK));
-    pid_t pid = spawn(child_hold, 400);
-    await(&S->flag, 1);
+    pid_t pid = test_spawn(child_hold, 400);
+    test_await(&S->flag, 1);
     ck_assert_status(nmc_mutex_trylock(&S->m), NMC_EBUSY);
     ck_assert_status(nmc_mutex_unlock(&S->m), NMC_EPERM);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     nmc_deadline_in(0.1, &d);
     ck_assert_status(nmc_mutex_timedlock(&S->m, &d), NMC_ETIMEDOUT);
-    ck_assert(elapsed_since(&t0) >= 0.099);
+    ck_assert(test_elapsed_since(&t0) >= 0.099);
     nmc_deadline_in(5, &d);
     ck_assert_ok(nmc_mutex_timedlock(&S2->m, &d));
     ck_assert_ok(nmc_mutex_check(&S->m));
     ck_assert_ok(nmc_mutex_unlock(&S2->m));
-    reap_ok(pid);
+    test_reap_ok(pid);
     ck_assert_uint_eq(S->m.q.nqueued, 0);
 }
 END_TEST
@@ -303,9 +250,9 @@ START_TEST(processes_count_exactly)
         ck_assert_ok(nmc_mutex_init(&S->m, kind));
         S->counter = 0;
         for (int i = 0; i < N; i++)
-            pid[i] = spawn(child_count, OPS);
+            pid[i] = test_spawn(child_count, OPS);
         for (int i = 0; i < N; i++)
-            reap_ok(pid[i]);
+            test_reap_ok(pid[i]);
         ck_assert_uint_eq(S->counter, (uint64_t)N * OPS);
         ck_assert_ok(nmc_mutex_check(&S->m));
         ck_assert_ok(nmc_mutex_destroy(&S->m));
@@ -329,12 +276,12 @@ START_TEST(sleepers_wake_in_fifo_order)
     ck_assert_ok(nmc_mutex_init(&S->m, NMC_MUTEX_NORMAL));
     ck_assert_ok(nmc_mutex_lock(&S->m));
     for (int i = 0; i < N; i++) {
-        pid[i] = spawn(child_queue, i);
-        await(&S->m.q.nqueued, (uint32_t)i + 1);
+        pid[i] = test_spawn(child_queue, i);
+        test_await(&S->m.q.nqueued, (uint32_t)i + 1);
     }
     ck_assert_ok(nmc_mutex_unlock(&S->m));
     for (int i = 0; i < N; i++)
-        reap_ok(pid[i]);
+        test_reap_ok(pid[i]);
     ck_assert_uint_eq(S->norder, N);
     for (int i = 0; i < N; i++)
         ck_assert_uint_eq(S->order[i], (uint32_t)i);
@@ -362,11 +309,11 @@ static void lock_after_death(int kind, bool repair)
     struct timespec t0;
     ck_assert_ok(nmc_mutex_init(&S->m, kind));
     S->flag = 0;
-    pid_t pid = spawn(child_die_holding, kind == NMC_MUTEX_RECURSIVE ? 3 : 1);
-    await(&S->flag, 1);
+    pid_t pid = test_spawn(child_die_holding, kind == NMC_MUTEX_RECURSIVE ? 3 : 1);
+    test_await(&S->flag, 1);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ck_assert_status(nmc_mutex_lock(&S2->m), NMC_EOWNER_DEAD);
-    ck_assert(elapsed_since(&t0) < 1.0);
+    ck_assert(test_elapsed_since(&t0) < 1.0);
     ck_assert_uint_eq(S->counter, 666);
     ck_assert_ok(nmc_mutex_check(&S->m));
     if (repair) {
@@ -387,7 +334,7 @@ static void lock_after_death(int kind, bool repair)
         ck_assert_ok(nmc_mutex_lock(&S->m));
         ck_assert_ok(nmc_mutex_unlock(&S->m));
     }
-    reap_killed(pid);
+    test_reap_killed(pid);
 }
 
 START_TEST(dead_owner_then_consistent)
@@ -415,8 +362,8 @@ START_TEST(trylock_sees_dead_owner_unreaped)
 {
     ck_assert_ok(nmc_mutex_init(&S->m, NMC_MUTEX_ERRORCHECK));
     S->flag = 0;
-    pid_t pid = spawn(child_die_at_once, 0);
-    await(&S->flag, 1);
+    pid_t pid = test_spawn(child_die_at_once, 0);
+    test_await(&S->flag, 1);
     /* Not reaped yet: the owner is a zombie, which still counts as dead. */
     int st = NMC_EBUSY;
     for (int i = 0; i < 2000 && st == NMC_EBUSY; i++) {
@@ -428,7 +375,7 @@ START_TEST(trylock_sees_dead_owner_unreaped)
     ck_assert_status(nmc_mutex_trylock(&S->m), NMC_EBUSY);
     ck_assert_ok(nmc_mutex_consistent(&S->m));
     ck_assert_ok(nmc_mutex_unlock(&S->m));
-    reap_killed(pid);
+    test_reap_killed(pid);
 }
 END_TEST
 
@@ -443,7 +390,7 @@ START_TEST(consistent_needs_owner_and_state)
     ck_assert_status(nmc_mutex_consistent(&S->m), NMC_EPERM);
     ck_assert_ok(nmc_mutex_lock(&S->m));
     ck_assert_status(nmc_mutex_consistent(&S->m), NMC_EINVAL);
-    reap_ok(spawn(child_consistent_not_owner, 0));
+    test_reap_ok(test_spawn(child_consistent_not_owner, 0));
     ck_assert_ok(nmc_mutex_unlock(&S->m));
 }
 END_TEST
@@ -459,14 +406,14 @@ START_TEST(dead_sleeper_is_skipped)
 {
     ck_assert_ok(nmc_mutex_init(&S->m, NMC_MUTEX_NORMAL));
     ck_assert_ok(nmc_mutex_lock(&S->m));
-    pid_t dead = spawn(child_sleep_then_die, 0);
-    await(&S->m.q.nqueued, 1);
-    pid_t live = spawn(child_queue, 7);
-    await(&S->m.q.nqueued, 2);
+    pid_t dead = test_spawn(child_sleep_then_die, 0);
+    test_await(&S->m.q.nqueued, 1);
+    pid_t live = test_spawn(child_queue, 7);
+    test_await(&S->m.q.nqueued, 2);
     kill(dead, SIGKILL);
-    reap_killed(dead);
+    test_reap_killed(dead);
     ck_assert_ok(nmc_mutex_unlock(&S->m));
-    reap_ok(live);
+    test_reap_ok(live);
     ck_assert_uint_eq(S->order[0], 7);
     ck_assert_ok(nmc_mutex_destroy(&S->m)); /* the dead slot is reaped */
 }

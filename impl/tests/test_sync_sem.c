@@ -11,6 +11,7 @@
 #include "nmc/sync.h"
 #include "nmc/sys.h"
 #include "nmc_test.h"
+#include "shm_region.h"
 
 /* ---- a shm object mapped twice, at two addresses ----------------------- */
 
@@ -25,85 +26,31 @@ struct shared {
     uint64_t counter;   /* rounds done                           */
 };
 
-static int region_fd = -1;
-static char region_name[NMC_SHM_NAME_MAX];
+static struct shm_region region;
 static struct shared *S;  /* first mapping  */
 static struct shared *S2; /* second mapping, elsewhere */
 
 static void region_setup(void)
 {
-    void *a, *b;
-    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), REGION, &region_fd, region_name));
-    ck_assert_ok(nmc_sys_map(region_fd, REGION, 0, NULL, false, &a));
-    ck_assert_ok(nmc_sys_map(region_fd, REGION, 0, NULL, false, &b));
-    ck_assert_ptr_ne(a, b);
-    S = a;
-    S2 = b;
+    shm_region_create(&region, REGION);
+    S = region.first;
+    S2 = region.second;
 }
 
 static void region_teardown(void)
 {
-    nmc_sys_unmap(S, REGION);
-    nmc_sys_unmap(S2, REGION);
-    close(region_fd);
-    nmc_sys_shm_unlink(region_name);
+    shm_region_destroy(&region);
 }
 
 /* A child mapping the object afresh by name, at an address of its own. */
 static struct shared *child_map(void)
 {
-    int fd;
-    void *p;
-    if (nmc_sys_shm_open(region_name, &fd) != NMC_OK ||
-        nmc_sys_map(fd, REGION, 0, NULL, false, &p) != NMC_OK)
-        _exit(90);
-    close(fd);
-    return p;
-}
-
-static pid_t spawn(void (*fn)(int), int arg)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        fn(arg);
-        _exit(0);
-    }
-    return pid;
-}
-
-static void reap_ok(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
-}
-
-static void reap_killed(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-}
-
-/* Waits (up to 3 s) until *word >= value. */
-static void await(const uint32_t *word, uint32_t value)
-{
-    for (int i = 0; i < 3000 && __atomic_load_n(word, __ATOMIC_SEQ_CST) < value; i++)
-        usleep(1000);
-    ck_assert_uint_ge(__atomic_load_n(word, __ATOMIC_SEQ_CST), value);
+    return shm_region_child_map(&region);
 }
 
 static void raise_flag(struct shared *s, uint32_t v)
 {
     __atomic_store_n(&s->flag, v, __ATOMIC_SEQ_CST);
-}
-
-static double elapsed_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* ---- dummies, values, limits ---------------------------------------- */
@@ -162,7 +109,7 @@ START_TEST(timedwait_expires)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     nmc_deadline_in(0.05, &d);
     ck_assert_status(nmc_sem_timedwait(&s, &d), NMC_ETIMEDOUT);
-    ck_assert(elapsed_since(&t0) >= 0.049);
+    ck_assert(test_elapsed_since(&t0) >= 0.049);
     /* A past deadline still takes an available unit. */
     ck_assert_ok(nmc_sem_post(&s));
     ck_assert_ok(nmc_sem_timedwait(&s, &d));
@@ -200,12 +147,12 @@ START_TEST(pingpong_between_mappings)
     enum { ROUNDS = 2000 };
     ck_assert_ok(nmc_sem_init(&S->s, 0));
     ck_assert_ok(nmc_sem_init(&S2->s2, 0));
-    pid_t pid = spawn(child_pong, ROUNDS);
+    pid_t pid = test_spawn(child_pong, ROUNDS);
     for (int i = 0; i < ROUNDS; i++) {
         ck_assert_ok(nmc_sem_post(i % 2 ? &S->s : &S2->s));
         ck_assert_ok(nmc_sem_wait(i % 2 ? &S2->s2 : &S->s2));
     }
-    reap_ok(pid);
+    test_reap_ok(pid);
     ck_assert_ok(nmc_sem_check(&S->s));
     ck_assert_ok(nmc_sem_destroy(&S->s));
     ck_assert_ok(nmc_sem_destroy(&S2->s2));
@@ -228,8 +175,8 @@ START_TEST(sleepers_wake_in_fifo_order)
     ck_assert_ok(nmc_sem_init(&S->s, 0));
     ck_assert_ok(nmc_sem_init(&S->s2, 0));
     for (int i = 0; i < N; i++) {
-        pid[i] = spawn(child_take_one, i);
-        await(&S->s.q.nqueued, (uint32_t)i + 1);
+        pid[i] = test_spawn(child_take_one, i);
+        test_await(&S->s.q.nqueued, (uint32_t)i + 1);
     }
     for (int i = 0; i < N; i++) {
         ck_assert_ok(nmc_sem_post(&S->s));
@@ -237,7 +184,7 @@ START_TEST(sleepers_wake_in_fifo_order)
         ck_assert_uint_eq(S->order[i], (uint32_t)i);
     }
     for (int i = 0; i < N; i++)
-        reap_ok(pid[i]);
+        test_reap_ok(pid[i]);
 }
 END_TEST
 
@@ -245,21 +192,21 @@ START_TEST(dead_sleeper_does_not_absorb_posts)
 {
     ck_assert_ok(nmc_sem_init(&S->s, 0));
     ck_assert_ok(nmc_sem_init(&S->s2, 0));
-    pid_t dead = spawn(child_take_one, 9);
-    await(&S->s.q.nqueued, 1);
-    pid_t live = spawn(child_take_one, 1);
-    await(&S->s.q.nqueued, 2);
+    pid_t dead = test_spawn(child_take_one, 9);
+    test_await(&S->s.q.nqueued, 1);
+    pid_t live = test_spawn(child_take_one, 1);
+    test_await(&S->s.q.nqueued, 2);
     ck_assert_status(nmc_sem_destroy(&S->s), NMC_EBUSY);
     kill(dead, SIGKILL);
-    reap_killed(dead);
+    test_reap_killed(dead);
     struct timespec d, t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ck_assert_ok(nmc_sem_post(&S->s)); /* may go to the dead slot first */
     nmc_deadline_in(2, &d);
     ck_assert_ok(nmc_sem_timedwait(&S->s2, &d));
-    ck_assert(elapsed_since(&t0) < 1.0);
+    ck_assert(test_elapsed_since(&t0) < 1.0);
     ck_assert_uint_eq(S->order[0], 1);
-    reap_ok(live);
+    test_reap_ok(live);
     ck_assert_ok(nmc_sem_destroy(&S->s));
 }
 END_TEST
@@ -283,16 +230,16 @@ static void child_wait_through_signals(int unused)
 START_TEST(wait_survives_eintr)
 {
     ck_assert_ok(nmc_sem_init(&S->s, 0));
-    pid_t pid = spawn(child_wait_through_signals, 0);
-    await(&S->flag, 1);
-    await(&S->s.q.nqueued, 1);
+    pid_t pid = test_spawn(child_wait_through_signals, 0);
+    test_await(&S->flag, 1);
+    test_await(&S->s.q.nqueued, 1);
     for (int i = 0; i < 5; i++) {
         kill(pid, SIGUSR1);
         usleep(5000);
     }
     ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
     ck_assert_ok(nmc_sem_post(&S2->s));
-    reap_ok(pid);
+    test_reap_ok(pid);
 }
 END_TEST
 
