@@ -7,8 +7,8 @@
  * Prints "Message: Hello world" and exits 0.
  */
 #include <stdio.h>
-#include <stdlib.h>
 
+#include "example.h"
 #include "nmc/mcamlbox.h"
 
 static nmc_res_id fork_y, join_y, fork_x, join_x;
@@ -57,37 +57,16 @@ static int first_process(void *ctx, nmc_process_id *x)
     return nmc_start(fork_x, NMC_VAL_UNIT, NULL, x);
 }
 
-static int extract_result(void *ctx, nmc_process_id x)
-{
-    nmc_arena *arena;
-    nmc_value v;
-    int st = nmc_arena_create(&arena);
-    if (st == NMC_OK)
-        st = nmc_join_nowait(join_x, x, arena, &v);
-    nmc_arena_destroy(arena);
-    return st;
-}
-
 int main(int argc, char **argv)
 {
-    char tmpl[] = "/tmp/nmc-example-XXXXXX";
-    const char *dir = argc > 1 ? argv[1] : mkdtemp(tmpl);
-    if (dir == NULL) {
-        perror("mkdtemp");
-        return 1;
-    }
-    struct nmc_startup_options opt = {.socket_directory = dir};
+    struct example_result result = {0};
     int st = nmc_def_process(body_y, &fork_y, &join_y);
     if (st == NMC_OK)
         st = nmc_release_join_point(join_y); /* nobody joins Y */
     if (st == NMC_OK)
         st = nmc_def_process(body_x, &fork_x, &join_x);
+    result.join_point = join_x;
     if (st == NMC_OK)
-        st = nmc_run(&opt, first_process, extract_result, NULL);
-    nmc_destroy_resources();
-    if (st != NMC_OK) {
-        fprintf(stderr, "camlbox_hello: %s\n", nmc_strerror(st));
-        return 1;
-    }
-    return 0;
+        st = example_run("camlbox_hello", argc, argv, first_process, example_long_result, &result);
+    return st == NMC_OK ? 0 : 1;
 }

@@ -7,9 +7,8 @@
  * Prints "Result: 2" from X and exits 0 when the master got 2 back.
  */
 #include <stdio.h>
-#include <stdlib.h>
 
-#include "nmc/core.h"
+#include "example.h"
 
 static long c = 0;
 static nmc_res_id fork_y, join_y, fork_x, join_x;
@@ -40,39 +39,14 @@ static int first_process(void *ctx, nmc_process_id *x)
     return nmc_start(fork_x, nmc_val_long(1), NULL, x);
 }
 
-static int extract_result(void *ctx, nmc_process_id x)
-{
-    nmc_arena *arena;
-    nmc_value v;
-    int st = nmc_arena_create(&arena);
-    if (st != NMC_OK)
-        return st;
-    st = nmc_join_nowait(join_x, x, arena, &v);
-    if (st == NMC_OK)
-        *(long *)ctx = (long)nmc_long_val(v);
-    nmc_arena_destroy(arena);
-    return st;
-}
-
 int main(int argc, char **argv)
 {
-    char tmpl[] = "/tmp/nmc-example-XXXXXX";
-    const char *dir = argc > 1 ? argv[1] : mkdtemp(tmpl);
-    if (dir == NULL) {
-        perror("mkdtemp");
-        return 1;
-    }
-    struct nmc_startup_options opt = {.socket_directory = dir};
-    long result = 0;
+    struct example_result result = {0};
     int st = nmc_def_process(body_y, &fork_y, &join_y);
     if (st == NMC_OK)
         st = nmc_def_process(body_x, &fork_x, &join_x);
+    result.join_point = join_x;
     if (st == NMC_OK)
-        st = nmc_run(&opt, first_process, extract_result, &result);
-    nmc_destroy_resources();
-    if (st != NMC_OK) {
-        fprintf(stderr, "x_starts_y: %s\n", nmc_strerror(st));
-        return 1;
-    }
-    return result == 2 ? 0 : 1;
+        st = example_run("x_starts_y", argc, argv, first_process, example_long_result, &result);
+    return st == NMC_OK && result.value == 2 ? 0 : 1;
 }

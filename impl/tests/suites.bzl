@@ -1,6 +1,9 @@
 """A cc_test per test_<module>[_<topic>].c, depending on //impl:<module>,
 with its fixtures data/<module>[_<topic>]/*.img as data."""
 
+# The shared data structures' suites also get their fixtures (:ds_support).
+DS_MODULES = ("ref", "array", "matrix", "buffer", "queue", "hashtbl")
+
 def nmc_test_suites(files):
     for f in files:
         name = f[:-len(".c")]
@@ -9,7 +12,8 @@ def nmc_test_suites(files):
             name = name,
             srcs = [f],
             deps = [":support", "//impl:" + module] +
-                   ([":values"] if module in ("value", "mem", "camlbox", "heap") else []) +
+                   ([":values"] if module in ("value", "mem", "camlbox", "heap") + DS_MODULES else []) +
+                   ([":ds_support"] if module in DS_MODULES else []) +
                    ([":shm_region"] if module == "sync" else []),
             data = native.glob(["data/%s/*.img" % name[len("test_"):]]),
             size = "medium",

@@ -5,6 +5,7 @@
  * assigns and collects, a mutex living in a heap, a writer that dies
  * inside a modify. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -71,6 +72,11 @@ START_TEST(create_root_and_descriptors)
 }
 END_TEST
 
+static nmc_value closure_value(void)
+{
+    return tagged(NMC_TAG_CLOSURE, 2, (nmc_value[]){nmc_val_long(0), nmc_val_long(0)});
+}
+
 START_TEST(add_family)
 {
     nmc_mutator *mut;
@@ -119,6 +125,23 @@ START_TEST(init_array)
     ck_assert_str_eq(nmc_string_val(nmc_field(a, 3)), "three");
     ck_assert_ok(nmc_heap_gc(heap));
     ck_assert_str_eq(nmc_string_val(nmc_field(a, 3)), "three");
+    ck_assert_ok(nmc_heap_check(heap));
+}
+END_TEST
+
+START_TEST(small_adds_fill_one_block_in_one_pass)
+{
+    nmc_mutator *mut;
+    nmc_value a, b, c;
+    ck_assert_ok(nmc_heap_modify_begin(heap, &mut));
+    ck_assert_ok(nmc_heap_add(mut, pair(nmc_val_long(1), nmc_val_long(2)), &a));
+    ck_assert_ok(nmc_heap_add(mut, str("next"), &b));
+    ck_assert(b == a + 3 * sizeof(nmc_value)); /* right after a's 3 words */
+    ck_assert_status(nmc_heap_add(mut, pair(closure_value(), nmc_val_long(0)), &c),
+                     NMC_EUNSUPPORTED); /* a failed copy gives its words back */
+    ck_assert_ok(nmc_heap_add(mut, str("after"), &c));
+    ck_assert(c == b + 2 * sizeof(nmc_value));
+    ck_assert_ok(nmc_heap_modify_end(mut));
     ck_assert_ok(nmc_heap_check(heap));
 }
 END_TEST
@@ -288,6 +311,49 @@ START_TEST(with_value_and_copy)
 }
 END_TEST
 
+/* The root's two fields as a process-local list. */
+static int find_both(nmc_heap *h, void *ctx, nmc_value *list)
+{
+    nmc_value root = nmc_heap_root(h);
+    *list = pair(nmc_field(root, 0), pair(nmc_field(root, 1), nmc_val_long(0)));
+    return NMC_OK;
+}
+
+/* Drops both from the root and collects: the pins must keep them. */
+static int unlink_collect_read(nmc_value list, void *ctx)
+{
+    assign(0, nmc_val_long(0));
+    assign(1, nmc_val_long(0));
+    ck_assert_ok(nmc_heap_gc(heap));
+    struct nmc_heap_stats st;
+    ck_assert_ok(nmc_heap_stats(heap, &st));
+    ck_assert_uint_eq(st.pins, 2);
+    ck_assert_str_eq(nmc_string_val(nmc_field(list, 0)), "first");
+    ck_assert_str_eq(nmc_string_val(nmc_field(nmc_field(list, 1), 0)), "second");
+    return NMC_EEMPTY;
+}
+
+static int find_fails(nmc_heap *h, void *ctx, nmc_value *list)
+{
+    return NMC_ENOT_FOUND;
+}
+
+START_TEST(with_list_pins_every_element)
+{
+    assign(0, str("first"));
+    assign(1, str("second"));
+    ck_assert_status(nmc_heap_with_list(heap, find_both, unlink_collect_read, NULL),
+                     NMC_EEMPTY); /* process's status */
+    struct nmc_heap_stats st;
+    ck_assert_ok(nmc_heap_stats(heap, &st));
+    ck_assert_uint_eq(st.pins, 0);
+    ck_assert_status(nmc_heap_with_list(heap, find_fails, unlink_collect_read, NULL),
+                     NMC_ENOT_FOUND);
+    ck_assert_status(nmc_heap_with_list(heap, NULL, unlink_collect_read, NULL), NMC_EINVAL);
+    ck_assert_ok(nmc_heap_check(heap));
+}
+END_TEST
+
 START_TEST(check_finds_corruption)
 {
     assign(0, pair(str("a"), str("b")));
@@ -397,6 +463,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, create_root_and_descriptors);
     tcase_add_test(tc, add_family);
     tcase_add_test(tc, init_array);
+    tcase_add_test(tc, small_adds_fill_one_block_in_one_pass);
     tcase_add_test(tc, gc_reclaims_and_poisons);
     tcase_add_test(tc, assignments_collect_without_growing);
     tcase_add_test(tc, deep_list_survives_gc);
@@ -406,6 +473,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, free_extents_go_back_to_the_pool);
     tcase_add_test(tc, out_of_pool_memory);
     tcase_add_test(tc, with_value_and_copy);
+    tcase_add_test(tc, with_list_pins_every_element);
     tcase_add_test(tc, check_finds_corruption);
     tcase_add_test(tc, reader_under_pins_while_writer_collects);
     tcase_add_test(tc, mutex_inside_a_heap);

@@ -16,7 +16,10 @@
  * a collection triggered by a later add cannot reclaim them before they
  * are linked (the original leaves that to the caller); nmc_heap_pin pins
  * any other heap value for the rest of the modify. modify inside modify in
- * the same thread gives NMC_EDEADLOCK instead of hanging.
+ * the same thread gives NMC_EDEADLOCK instead of hanging. A value is
+ * copied in one pass straight into free space when it fits the first
+ * large free block (else its size is simulated first); the callback form
+ * nmc_heap_modify allocates no process memory.
  *
  * Reading. Readers take no lock (the _ro access of the data structures):
  * a value may be reclaimed by a collection once it is unreachable, so code
@@ -177,6 +180,12 @@ int nmc_heap_with_value(nmc_heap *heap, int (*find)(nmc_heap *heap, void *ctx, n
 int nmc_heap_with_values(nmc_heap *heap, size_t n,
                          int (*find)(nmc_heap *heap, void *ctx, nmc_value *v),
                          int (*process)(const nmc_value *v, void *ctx), void *ctx);
+/* For a number of values known only under the lock: find builds a
+ * process-local list (cons cells of tag 0, [x; rest], ending in an
+ * immediate) whose elements are heap values, e.g. in an arena it gets
+ * through ctx; every element is pinned while process(list, ctx) runs. */
+int nmc_heap_with_list(nmc_heap *heap, int (*find)(nmc_heap *heap, void *ctx, nmc_value *list),
+                       int (*process)(nmc_value list, void *ctx), void *ctx);
 /* A process-local deep copy of v (a heap value the caller keeps alive,
  * e.g. pinned) into arena. */
 int nmc_heap_copy(nmc_value v, nmc_arena *arena, nmc_value *out);

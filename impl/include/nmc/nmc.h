@@ -11,7 +11,13 @@
 #include "nmc/camlbox.h"
 #include "nmc/core.h"
 #include "nmc/mcamlbox.h"
-#include "nmc/heap.h"
 #include "nmc/shmtable.h"
+#include "nmc/heap.h"
+#include "nmc/ref.h"
+#include "nmc/hashtbl.h"
+#include "nmc/queue.h"
+#include "nmc/array.h"
+#include "nmc/matrix.h"
+#include "nmc/buffer.h"
 
 #endif

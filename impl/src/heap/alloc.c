@@ -7,6 +7,13 @@
  * blocks; the remainder of a split block is listed again. Blocks are only
  * freed by a collection, which rebuilds every list (gc.c), so the lists
  * need no back links.
+ *
+ * Copying in. A value of unknown size is copied straight into the first
+ * large free block (hp_take_first_large), and the rest of the block goes
+ * back (hp_give_back) at the head of its list: one copier pass instead of
+ * a simulation and a copy. The large remainder stays first, and a sweep
+ * and a new extent put the largest block first, so small values keep
+ * being appended to one big block.
  */
 #include <string.h>
 
@@ -70,6 +77,24 @@ nmc_header *hp_take(nmc_heap *h, size_t words)
     nmc_header *p = (nmc_header *)(uintptr_t)*best_link;
     *best_link = p[1];
     return split(h, p, best, words);
+}
+
+nmc_header *hp_take_first_large(nmc_heap *h, size_t *words)
+{
+    if (h->free_heads[0] == 0)
+        return NULL;
+    nmc_header *p = pop(h, 0);
+    *words = hp_block_words(*p);
+    h->free_words -= *words;
+    return p;
+}
+
+void hp_give_back(nmc_heap *h, nmc_header *p, size_t words, size_t used)
+{
+    if (used < words) {
+        hp_free_block(h, p + used, words - used);
+        h->free_words += words - used;
+    }
 }
 
 size_t hp_extent_bytes(size_t words)

@@ -22,21 +22,6 @@ int hp_ranges_build(const nmc_heap *h, struct hp_ranges *out)
     return NMC_OK;
 }
 
-bool hp_ranges_has(const struct hp_ranges *rs, uintptr_t a)
-{
-    size_t lo = 0, hi = rs->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (a < rs->r[mid].start)
-            hi = mid;
-        else if (a >= rs->r[mid].end)
-            lo = mid + 1;
-        else
-            return true;
-    }
-    return false;
-}
-
 int nmc_heap_minimum_size(nmc_value v, size_t *bytes)
 {
     if (bytes == NULL || v == 0)

@@ -2,10 +2,10 @@
  *
  * Mark: the roots are the root value and the pin table. A value is marked
  * when it points into one of this heap's extents (hp_ranges) at a white
- * block: it turns black and goes on an explicit, process-local stack, so
- * depth costs memory, not recursion. Popped blocks below No_scan_tag have
- * their fields examined the same way; pointers that lead out of the heap
- * are counted (foreign) and left alone.
+ * block: it turns black and, if its tag is below No_scan_tag, goes on an
+ * explicit, process-local stack, so depth costs memory, not recursion.
+ * Popped blocks have their fields examined the same way; pointers that
+ * lead out of the heap are counted (foreign) and left alone.
  *
  * Sweep: each extent is walked block by block; black blocks turn white,
  * runs of white and blue (free) blocks become one free block each, and
@@ -52,7 +52,7 @@ static int visit(const struct hp_ranges *rs, struct mark_stack *s, nmc_value v,
     if (nmc_hd_color(hd) != NMC_COLOR_WHITE)
         return NMC_OK;
     nmc_hd_val(v) = nmc_hd_with_color(hd, NMC_COLOR_BLACK);
-    return push(s, v);
+    return nmc_hd_tag(hd) < NMC_NO_SCAN_TAG ? push(s, v) : NMC_OK; /* leaves: done */
 }
 
 static int mark(nmc_heap *h, const struct hp_ranges *rs)
@@ -66,8 +66,6 @@ static int mark(nmc_heap *h, const struct hp_ranges *rs)
     while (st == NMC_OK && s.n > 0) {
         nmc_value v = s.v[--s.n];
         nmc_header hd = nmc_hd_val(v);
-        if (nmc_hd_tag(hd) >= NMC_NO_SCAN_TAG)
-            continue;
         for (size_t i = 0, n = nmc_hd_wosize(hd); st == NMC_OK && i < n; i++)
             st = visit(rs, &s, nmc_field(v, i), &foreign);
     }
@@ -108,6 +106,24 @@ static bool sweep_extent(nmc_heap *h, struct nmc_heap_extent *e)
     return run == hp_area(e);
 }
 
+/* Moves the largest block of the large list to its head (see alloc.c). */
+static void largest_first(nmc_heap *h)
+{
+    uint64_t *link = &h->free_heads[0], *best = NULL;
+    size_t best_words = 0;
+    for (nmc_header *p; (p = (nmc_header *)(uintptr_t)*link) != NULL; link = (uint64_t *)&p[1])
+        if (hp_block_words(*p) > best_words) {
+            best_words = hp_block_words(*p);
+            best = link;
+        }
+    if (best != NULL && best != &h->free_heads[0]) {
+        nmc_header *p = (nmc_header *)(uintptr_t)*best;
+        *best = p[1];
+        p[1] = h->free_heads[0];
+        h->free_heads[0] = (uint64_t)(uintptr_t)p;
+    }
+}
+
 static void sweep(nmc_heap *h)
 {
     memset(h->free_heads, 0, sizeof h->free_heads);
@@ -130,6 +146,7 @@ static void sweep(nmc_heap *h)
         }
         link = &e->next;
     }
+    largest_first(h);
 }
 
 int hp_collect(nmc_heap *h)

@@ -60,8 +60,25 @@ struct hp_ranges {
     size_t n;
 };
 int hp_ranges_build(const nmc_heap *h, struct hp_ranges *out);
-/* Whether address a lies in one of the ranges. */
-bool hp_ranges_has(const struct hp_ranges *rs, uintptr_t a);
+
+/* Whether address a lies in one of the ranges (inline: the collector asks
+ * for every pointer field). */
+static inline bool hp_ranges_has(const struct hp_ranges *rs, uintptr_t a)
+{
+    size_t lo = 0, hi = rs->n;
+    if (hi == 0 || a < rs->r[0].start || a >= rs->r[hi - 1].end)
+        return false;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a < rs->r[mid].start)
+            hi = mid;
+        else if (a >= rs->r[mid].end)
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
+}
 
 /* ---- alloc.c ---------------------------------------------------------------- */
 
@@ -69,6 +86,12 @@ bool hp_ranges_has(const struct hp_ranges *rs, uintptr_t a);
 void hp_free_block(nmc_heap *h, nmc_header *p, size_t words);
 /* Takes `words` contiguous words from the free lists: NULL if none fit. */
 nmc_header *hp_take(nmc_heap *h, size_t words);
+/* Unlinks the first block of the large list (NULL if it is empty) and
+ * gives its size in *words. */
+nmc_header *hp_take_first_large(nmc_heap *h, size_t *words);
+/* Lists again the unused end [p + used, p + words) of a block taken with
+ * hp_take_first_large (all of it if used = 0). */
+void hp_give_back(nmc_heap *h, nmc_header *p, size_t words, size_t used);
 /* Adds an extent with room for at least `words` words. */
 int hp_extend(nmc_heap *h, size_t words);
 /* `words` words for new blocks: from the lists, else after a collection,

@@ -68,6 +68,31 @@ void hp_unpin(nmc_heap *h, uint64_t slot)
         h->pin_count--;
 }
 
+/* Takes the lock for a mutator (m's memory is the caller's). */
+static int begin(nmc_heap *heap, nmc_mutator *m)
+{
+    int st = hp_lock(heap);
+    if (st == NMC_OK) {
+        m->heap = heap;
+        m->pin_mark = heap->pin_count;
+    }
+    return st;
+}
+
+/* Drops the modify's pins and the lock. */
+static void end(nmc_mutator *m)
+{
+    nmc_heap *h = m->heap;
+    nmc_value *pins = (nmc_value *)(uintptr_t)h->pins;
+    if (h->pin_count > m->pin_mark) {
+        memset(pins + m->pin_mark, 0, (h->pin_count - m->pin_mark) * sizeof *pins);
+        h->pin_count = m->pin_mark;
+        while (h->pin_count > 0 && pins[h->pin_count - 1] == 0)
+            h->pin_count--;
+    }
+    hp_unlock(h);
+}
+
 int nmc_heap_modify_begin(nmc_heap *heap, nmc_mutator **mut)
 {
     if (mut == NULL)
@@ -75,13 +100,11 @@ int nmc_heap_modify_begin(nmc_heap *heap, nmc_mutator **mut)
     nmc_mutator *m = malloc(sizeof *m);
     if (m == NULL)
         return NMC_ENOMEM;
-    int st = hp_lock(heap);
+    int st = begin(heap, m);
     if (st != NMC_OK) {
         free(m);
         return st;
     }
-    m->heap = heap;
-    m->pin_mark = heap->pin_count;
     *mut = m;
     return NMC_OK;
 }
@@ -90,29 +113,21 @@ int nmc_heap_modify_end(nmc_mutator *mut)
 {
     if (mut == NULL)
         return NMC_EINVAL;
-    nmc_heap *h = mut->heap;
-    nmc_value *pins = (nmc_value *)(uintptr_t)h->pins;
-    if (h->pin_count > mut->pin_mark) {
-        memset(pins + mut->pin_mark, 0, (h->pin_count - mut->pin_mark) * sizeof *pins);
-        h->pin_count = mut->pin_mark;
-        while (h->pin_count > 0 && pins[h->pin_count - 1] == 0)
-            h->pin_count--;
-    }
-    hp_unlock(h);
+    end(mut);
     free(mut);
     return NMC_OK;
 }
 
 int nmc_heap_modify(nmc_heap *heap, int (*fn)(nmc_mutator *mut, void *ctx), void *ctx)
 {
-    nmc_mutator *mut;
+    nmc_mutator m; /* on the stack: the callback form allocates nothing */
     if (fn == NULL)
         return NMC_EINVAL;
-    int st = nmc_heap_modify_begin(heap, &mut);
+    int st = begin(heap, &m);
     if (st != NMC_OK)
         return st;
-    st = fn(mut, ctx);
-    nmc_heap_modify_end(mut);
+    st = fn(&m, ctx);
+    end(&m);
     return st;
 }
 
@@ -129,7 +144,9 @@ int nmc_heap_pin(nmc_mutator *mut, nmc_value v)
     return hp_pin(mut->heap, v, &slot);
 }
 
-/* Copies v into the heap with the copier options opt (target: in place). */
+/* Copies v into the heap with the copier options opt (target: in place):
+ * straight into the first large free block if it fits there (alloc.c),
+ * else simulated first for its size. */
 static int add_with(nmc_mutator *mut, nmc_value v, struct nmc_copy_options *opt, nmc_value *out)
 {
     if (mut == NULL || out == NULL || v == 0)
@@ -138,20 +155,32 @@ static int add_with(nmc_mutator *mut, nmc_value v, struct nmc_copy_options *opt,
         *out = v;
         return NMC_OK;
     }
-    size_t voff, bytes;
+    nmc_heap *h = mut->heap;
+    size_t voff, bytes, have;
+    nmc_header *p = hp_take_first_large(h, &have);
+    if (p != NULL) {
+        nmc_memory m = {.data = (unsigned char *)p, .len = have * sizeof *p};
+        int st = nmc_init_value(m, 0, v, opt, &voff, &bytes);
+        hp_give_back(h, p, have, st == NMC_OK ? bytes / sizeof *p : 0);
+        if (st == NMC_OK) {
+            *out = (nmc_value)(m.data + voff);
+            return nmc_heap_pin(mut, *out);
+        }
+        if (st != NMC_EOUT_OF_SPACE)
+            return st;
+    }
     nmc_memory probe = {.data = NULL, .len = SIZE_MAX / 2};
     opt->flags |= NMC_COPY_SIMULATE;
     int st = nmc_init_value(probe, 0, v, opt, &voff, &bytes);
     if (st != NMC_OK)
         return st;
-    nmc_header *p;
     if ((st = hp_alloc(mut, bytes / sizeof *p, &p)) != NMC_OK)
         return st;
     opt->flags &= ~(unsigned)NMC_COPY_SIMULATE;
     nmc_memory m = {.data = (unsigned char *)p, .len = bytes};
     if ((st = nmc_init_value(m, 0, v, opt, &voff, &bytes)) != NMC_OK) {
-        hp_free_block(mut->heap, p, m.len / sizeof *p); /* back to the lists */
-        mut->heap->free_words += m.len / sizeof *p;
+        hp_free_block(h, p, m.len / sizeof *p); /* back to the lists */
+        h->free_words += m.len / sizeof *p;
         return st;
     }
     *out = (nmc_value)(m.data + voff);
@@ -258,32 +287,98 @@ int nmc_heap_add_string(nmc_mutator *mut, size_t len, nmc_value *out)
     return nmc_heap_pin(mut, *out);
 }
 
+/* Pins v[0..n-1] under the lock; *pinned counts the slots taken. */
+static int pin_all(nmc_heap *h, const nmc_value *v, size_t n, uint64_t *slot, size_t *pinned)
+{
+    int st = NMC_OK;
+    for (*pinned = 0; st == NMC_OK && *pinned < n; ++*pinned)
+        st = hp_pin(h, v[*pinned], &slot[*pinned]);
+    if (st != NMC_OK)
+        --*pinned;
+    return st;
+}
+
+/* Takes the lock again to drop the pins of a reader. */
+static void unpin_all(nmc_heap *h, const uint64_t *slot, size_t pinned)
+{
+    if (pinned > 0 && hp_lock(h) == NMC_OK) {
+        while (pinned > 0)
+            hp_unpin(h, slot[--pinned]);
+        hp_unlock(h);
+    }
+}
+
+/* Few values (the common case) need no allocation. */
+enum { WITH_STACK_VALUES = 8 };
+
 int nmc_heap_with_values(nmc_heap *heap, size_t n,
                          int (*find)(nmc_heap *heap, void *ctx, nmc_value *v),
                          int (*process)(const nmc_value *v, void *ctx), void *ctx)
 {
     if (find == NULL || process == NULL || n == 0)
         return NMC_EINVAL;
-    nmc_value *v = calloc(n, sizeof *v);
-    uint64_t *slot = calloc(n, sizeof *slot);
+    nmc_value vbuf[WITH_STACK_VALUES] = {0};
+    uint64_t sbuf[WITH_STACK_VALUES];
+    bool small = n <= WITH_STACK_VALUES;
+    nmc_value *v = small ? vbuf : calloc(n, sizeof *v);
+    uint64_t *slot = small ? sbuf : calloc(n, sizeof *slot);
     int st = v != NULL && slot != NULL ? hp_lock(heap) : NMC_ENOMEM;
-    if (st != NMC_OK) {
+    size_t pinned = 0;
+    if (st == NMC_OK) {
+        st = find(heap, ctx, v);
+        if (st == NMC_OK)
+            st = pin_all(heap, v, n, slot, &pinned);
+        hp_unlock(heap);
+        if (st == NMC_OK)
+            st = process(v, ctx);
+        unpin_all(heap, slot, pinned);
+    }
+    if (!small) {
         free(v);
         free(slot);
-        return st;
     }
-    size_t pinned = 0;
-    st = find(heap, ctx, v);
-    for (; st == NMC_OK && pinned < n; pinned++)
-        st = hp_pin(heap, v[pinned], &slot[pinned]);
+    return st;
+}
+
+/* The elements of a list (cons cells [x; rest] ending in an immediate)
+ * into a new array; their number in *n. */
+static int list_elements(nmc_value list, nmc_value **out, size_t *n)
+{
+    *n = 0;
+    for (nmc_value l = list; !nmc_is_long(l); l = nmc_field(l, 1))
+        ++*n;
+    nmc_value *v = malloc((*n ? *n : 1) * sizeof *v);
+    if (v == NULL)
+        return NMC_ENOMEM;
+    size_t i = 0;
+    for (nmc_value l = list; !nmc_is_long(l); l = nmc_field(l, 1))
+        v[i++] = nmc_field(l, 0);
+    *out = v;
+    return NMC_OK;
+}
+
+int nmc_heap_with_list(nmc_heap *heap, int (*find)(nmc_heap *heap, void *ctx, nmc_value *list),
+                       int (*process)(nmc_value list, void *ctx), void *ctx)
+{
+    if (find == NULL || process == NULL)
+        return NMC_EINVAL;
+    int st = hp_lock(heap);
+    if (st != NMC_OK)
+        return st;
+    nmc_value list, *v = NULL;
+    uint64_t *slot = NULL;
+    size_t n = 0, pinned = 0;
+    st = find(heap, ctx, &list);
+    if (st == NMC_OK)
+        st = list_elements(list, &v, &n);
+    if (st == NMC_OK)
+        st = (slot = malloc((n ? n : 1) * sizeof *slot)) != NULL ? NMC_OK : NMC_ENOMEM;
+    if (st == NMC_OK)
+        st = pin_all(heap, v, n, slot, &pinned);
     hp_unlock(heap);
     if (st == NMC_OK)
-        st = process(v, ctx);
-    if (pinned > 0 && hp_lock(heap) == NMC_OK) {
-        while (pinned > 0)
-            hp_unpin(heap, slot[--pinned]);
-        hp_unlock(heap);
-    }
+        st = process(list, ctx);
+    unpin_all(heap, slot, pinned);
     free(v);
     free(slot);
     return st;
