@@ -12,6 +12,11 @@ dropped first; trailing numeric components are arguments and stay part of
 the workload, so "lock/contended/nmc/4/manual_time" is area "lock",
 workload "contended/4", implementation "nmc".
 
+A peer named PEER_VARIANT whose VARIANT is also one of ours in the same
+workload (ocamlnet_normal beside nmc_normal, ocamlnet_simulate beside
+nmc_simulate) is shown in the column PEER on the row of that variant; on
+the other rows the column shows PEER itself, if measured.
+
 Per benchmark one row of figures is used: the "median" aggregate when
 repetitions produced aggregates, else the median over its iteration rows.
 The figure compared is items_per_second if present, else bytes_per_second
@@ -26,6 +31,10 @@ plus an optional "note". KEY is any field or counter of the benchmark's JSON
 row (bytes_per_second, items_per_second, ns_per_block, p99_ns, ...); the
 times real_time and cpu_time are taken in nanoseconds. A target whose
 benchmark was not run (filtered out, failed) is reported "not measured".
+
+Notes (context["nmc_notes"], from merge_results.py --note, e.g. why the
+OCamlnet peer was skipped) are listed under "## Notes" after the
+fingerprint.
 Standard library only.
 """
 
@@ -67,11 +76,18 @@ def numeric_fields(row):
     return out
 
 
+def canonical(name):
+    """A benchmark's name without the components Google Benchmark appends
+    (manual_time, iterations:N, ...): the name targets and tables use."""
+    return "/".join(p for p in name.split("/")
+                    if p not in GB_SUFFIXES and not p.startswith(GB_PREFIXES))
+
+
 def select_rows(benchmarks):
-    """{run_name: (fields, error message or None)} with one figure set each."""
+    """{canonical name: (fields, error message or None)}, one figure set each."""
     groups = {}
     for b in benchmarks:
-        groups.setdefault(b.get("run_name", b.get("name")), []).append(b)
+        groups.setdefault(canonical(b.get("run_name", b.get("name"))), []).append(b)
     out = {}
     for name, rows in groups.items():
         errors = [r.get("error_message", "error") for r in rows if r.get("error_occurred")]
@@ -130,6 +146,27 @@ def is_ours(impl):
     return impl == "nmc" or impl.startswith("nmc_")
 
 
+def peer_column(impl, impls):
+    """The column of peer impl in a workload whose implementations are
+    impls: PEER for PEER_VARIANT when nmc_VARIANT is among them, else impl."""
+    base, sep, variant = impl.partition("_")
+    if sep and variant and f"nmc_{variant}" in impls:
+        return base
+    return impl
+
+
+def peer_value(column, ours, impls):
+    """The fields shown in column on the row of our implementation ours:
+    COLUMN_VARIANT for our nmc_VARIANT when folded there, else COLUMN."""
+    if ours is not None and ours.startswith("nmc_"):
+        folded = f"{column}_{ours[4:]}"
+        if folded in impls and peer_column(folded, impls) == column:
+            return impls[folded]
+    if column in impls and peer_column(column, impls) == column:
+        return impls[column]
+    return None
+
+
 def area_tables(rows):
     """Markdown lines: one table per area, workloads by implementation."""
     areas = {}
@@ -141,7 +178,8 @@ def area_tables(rows):
     lines = []
     for area in sorted(areas):
         workloads = areas[area]
-        peers = sorted({i for w in workloads.values() for i in w if not is_ours(i)})
+        peers = sorted({peer_column(i, w) for w in workloads.values() for i in w
+                        if not is_ours(i)})
         lines += [f"## {area}", ""]
         head = ["workload", "metric", "nmc"]
         for p in peers:
@@ -156,7 +194,8 @@ def area_tables(rows):
                 label = workload if ours in (None, "nmc") else f"{workload} ({ours[4:]})"
                 cells = [label, metric, fmt(metric, nmc_v)]
                 for p in peers:
-                    pv = impls[p].get(metric) if p in impls else None
+                    pf = peer_value(p, ours, impls)
+                    pv = pf.get(metric) if pf is not None else None
                     r = ratio(nmc_v, pv, higher)
                     cells += [fmt(metric, pv), "" if r is None else f"{r:.2f}x"]
                 lines.append("| " + " | ".join(cells) + " |")
@@ -207,6 +246,16 @@ def fingerprint_lines(context):
     return lines + [""]
 
 
+def note_lines(context):
+    """The notes merge_results.py recorded (e.g. a skipped peer), if any."""
+    notes = context.get("nmc_notes") or []
+    if isinstance(notes, str):
+        notes = [notes]
+    if not notes:
+        return []
+    return ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+
+
 def error_lines(rows):
     failed = sorted((n, e) for n, (_, e) in rows.items() if e is not None)
     if not failed:
@@ -218,6 +267,7 @@ def make_report(results, targets):
     """The whole REPORT.md text."""
     rows = select_rows(results.get("benchmarks", []))
     lines = fingerprint_lines(results.get("context", {}))
+    lines += note_lines(results.get("context", {}))
     if targets:
         lines += target_lines(targets, rows)
     lines += area_tables(rows)

@@ -2,12 +2,14 @@
 """Merges Google Benchmark JSON files into one, with a machine fingerprint.
 
 usage: merge_results.py --out FILE [--compiler S] [--commit S] [--dirty N]
-                        [--mode S] RESULT.json...
+                        [--mode S] [--note TEXT]... RESULT.json...
 
 The output is one Google Benchmark JSON document: the first input's
 "context" plus a "nmc_fingerprint" object (CPU model, cores, memory, kernel,
 compiler, git commit, run mode), and the "benchmarks" of all inputs in order.
-Standard library only.
+Each --note (e.g. "ocamlnet peer skipped: ocamlfind not found") is kept, in
+order, in the list context["nmc_notes"]; make_report.py prints them near the
+top of REPORT.md. Standard library only.
 """
 
 import argparse
@@ -46,10 +48,13 @@ def fingerprint(args):
     }
 
 
-def merge(docs, fp):
-    """One document: the first context (with fp added) and all benchmarks."""
+def merge(docs, fp, notes=()):
+    """One document: the first context (with fp and notes added) and all
+    benchmarks."""
     context = dict(docs[0].get("context", {})) if docs else {}
     context["nmc_fingerprint"] = fp
+    if notes:
+        context["nmc_notes"] = list(notes)
     benchmarks = [b for d in docs for b in d.get("benchmarks", [])]
     return {"context": context, "benchmarks": benchmarks}
 
@@ -61,6 +66,8 @@ def main(argv):
     p.add_argument("--commit", default="unknown")
     p.add_argument("--dirty", type=int, default=0)
     p.add_argument("--mode", default="unknown")
+    p.add_argument("--note", action="append", default=[],
+                   help="a line for REPORT.md's notes (repeatable)")
     p.add_argument("inputs", nargs="*")
     args = p.parse_args(argv)
     docs = []
@@ -71,7 +78,7 @@ def main(argv):
         except (OSError, ValueError) as e:
             print(f"merge_results: skipping {path}: {e}", file=sys.stderr)
     with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(merge(docs, fingerprint(args)), f, indent=2)
+        json.dump(merge(docs, fingerprint(args), args.note), f, indent=2)
         f.write("\n")
     return 0
 

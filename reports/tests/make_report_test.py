@@ -66,6 +66,12 @@ def median_aggregate_is_used():
 
 
 @test
+def targets_match_names_without_gb_suffixes():
+    rows = make_report.select_rows(load_fixture()["benchmarks"])
+    assert "lock/contended/nmc/4" in rows and "lock/contended/nmc/4/manual_time" not in rows
+
+
+@test
 def iterations_without_aggregates_give_their_median():
     rows = make_report.select_rows(load_fixture()["benchmarks"])
     assert rows["lock/latency/nmc"][0]["real_time"] == 60.0
@@ -106,6 +112,60 @@ def nmc_variants_get_a_row_each():
     assert "nmc_normal |" not in text.splitlines()[2], text  # not a peer column
     assert row_of(text, "uncontended (normal)")[4] == "1.50x", text
     assert row_of(text, "uncontended (recursive)")[4] == "0.75x", text
+
+
+@test
+def peer_variants_share_a_column_with_ours():
+    rows = {
+        "lock/uncontended/nmc_normal": ({"items_per_second": 60e6}, None),
+        "lock/uncontended/nmc_recursive": ({"items_per_second": 30e6}, None),
+        "lock/uncontended/ocamlnet_normal": ({"items_per_second": 20e6}, None),
+        "lock/uncontended/ocamlnet_recursive": ({"items_per_second": 10e6}, None),
+        "lock/uncontended/pthread_robust": ({"items_per_second": 40e6}, None),
+        "lock/contended/nmc_normal": ({"items_per_second": 4e6}, None),
+        "lock/contended/ocamlnet": ({"items_per_second": 1e6}, None),
+        "copier/tree/nmc": ({"bytes_per_second": 8.0}, None),
+        "copier/tree/nmc_simulate": ({"bytes_per_second": 30.0}, None),
+        "copier/tree/ocamlnet": ({"bytes_per_second": 2.0}, None),
+        "copier/tree/ocamlnet_simulate": ({"bytes_per_second": 10.0}, None),
+    }
+    text = "\n".join(make_report.area_tables(rows))
+    head = [line for line in text.splitlines() if line.startswith("| workload")]
+    # one ocamlnet column per area; pthread_robust has no nmc_robust to pair with
+    assert head[1] == ("| workload | metric | nmc | ocamlnet | nmc speed vs ocamlnet | "
+                       "pthread_robust | nmc speed vs pthread_robust |"), head
+    assert row_of(text, "uncontended (normal)")[3:5] == ["20 M/s", "3.00x"], text
+    assert row_of(text, "uncontended (recursive)")[3:5] == ["10 M/s", "3.00x"], text
+    assert row_of(text, "uncontended (recursive)")[5:7] == ["40 M/s", "0.75x"], text
+    assert row_of(text, "contended (normal)")[3:5] == ["1 M/s", "4.00x"], text  # plain peer
+    assert row_of(text, "tree")[4] == "4.00x", text
+    assert row_of(text, "tree (simulate)")[4] == "3.00x", text
+
+
+@test
+def peer_without_our_figure_still_tabled():
+    rows = {"heap/ref_assign/ocamlnet": ({"items_per_second": 1e6}, None)}
+    text = "\n".join(make_report.area_tables(rows))
+    assert row_of(text, "ref_assign")[2:5] == ["", "1 M/s", ""], text
+
+
+@test
+def notes_are_merged_and_reported_near_the_top():
+    note = "ocamlnet peer skipped: ocamlfind not found (Debian packages ocaml-nox, ocaml-findlib)"
+    merged = merge_results.merge([load_fixture()], {"cpu_model": "test"}, [note])
+    assert merged["context"]["nmc_notes"] == [note], merged["context"]
+    assert "nmc_notes" not in merge_results.merge([load_fixture()], {})["context"]
+    text = make_report.make_report(merged, make_report.load_targets(TARGETS))
+    lines = text.splitlines()
+    assert "## Notes" in lines and f"- {note}" in lines, text
+    assert lines.index("## Notes") < lines.index("## Targets") < lines.index("## copier"), text
+    assert "## Notes" not in report_text()  # no notes, no section
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "results.json")
+        subprocess.run([sys.executable, os.path.join(REPORTS, "merge_results.py"), "--out", out,
+                        "--note", note, "--note", "second", FIXTURE], check=True)
+        with open(out, encoding="utf-8") as f:
+            assert json.load(f)["context"]["nmc_notes"] == [note, "second"]
 
 
 @test
