@@ -8,11 +8,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,12 +33,23 @@ extern char **environ;
 static pid_t roudi_pid;
 static pid_t runtime_owner; /* the process whose iceoryx runtime is up */
 
+/* Stops the RouDi this process started. RouDi leaves its shm segments
+ * behind when clients were registered during its life (seen with 2.0.3):
+ * they are ours (no other RouDi can run beside it), so they go too — the
+ * management segment and the payload segment named after the user. */
 static void stop_roudi(void)
 {
     if (roudi_pid > 0 && getpid() != roudi_pid) {
         kill(roudi_pid, SIGTERM);
         waitpid(roudi_pid, NULL, 0);
         roudi_pid = 0;
+        shm_unlink("/iceoryx_mgmt");
+        const struct passwd *pw = getpwuid(getuid());
+        if (pw != NULL) {
+            char segment[256];
+            snprintf(segment, sizeof segment, "/%s", pw->pw_name);
+            shm_unlink(segment);
+        }
     }
 }
 
