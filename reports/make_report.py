@@ -35,11 +35,25 @@ benchmark was not run (filtered out, failed) is reported "not measured".
 Notes (context["nmc_notes"], from merge_results.py --note, e.g. why the
 OCamlnet peer was skipped) are listed under "## Notes" after the
 fingerprint.
-Standard library only.
+
+"## Scaling" tables the process-count sweeps (bench/run.sh --procs):
+lock/contended/IMPL/P (P processes on one lock; lock/contended_2proc/IMPL
+counts as P = 2 for an IMPL without its own sweep, e.g. ocamlnet) with
+throughput and fairness (fairness_stddev_pct: spread of the per-process
+counts in % of their mean) per implementation, and
+camlbox/throughput_str32/IMPL/S (S senders, one receiver; each sender sends
+a fixed count, so there is no fairness figure).
+
+With --out, the plots of reports/plots.py (matplotlib) are written next to
+REPORT.md and embedded under "## Plots"; without matplotlib, or if a plot
+fails, that section says why and the report is written all the same
+(--no-plots leaves the section out).
+Standard library only (matplotlib optional, in plots.py).
 """
 
 import argparse
 import json
+import os
 import statistics
 import sys
 
@@ -167,39 +181,148 @@ def peer_value(column, ours, impls):
     return None
 
 
-def area_tables(rows):
-    """Markdown lines: one table per area, workloads by implementation."""
+def by_area(rows):
+    """{area: {workload: {impl: fields}}} of the rows without errors."""
     areas = {}
     for name, (fields, err) in rows.items():
         if err is not None:
             continue
         area, workload, impl = split_name(name)
         areas.setdefault(area, {}).setdefault(workload, {})[impl] = fields
+    return areas
+
+
+def area_rows(workloads):
+    """(peers, rows) of one area's table: rows are (label, metric, nmc value,
+    [(peer, peer value, ratio or None)...]), as area_tables prints them."""
+    peers = sorted({peer_column(i, w) for w in workloads.values() for i in w
+                    if not is_ours(i)})
+    out = []
+    for workload in sorted(workloads):
+        impls = workloads[workload]
+        for ours in sorted(i for i in impls if is_ours(i)) or [None]:
+            base = impls[ours] if ours else next(iter(impls.values()))
+            metric, _, higher = figure(base)
+            nmc_v = base.get(metric) if ours else None
+            label = workload if ours in (None, "nmc") else f"{workload} ({ours[4:]})"
+            cells = []
+            for p in peers:
+                pf = peer_value(p, ours, impls)
+                pv = pf.get(metric) if pf is not None else None
+                cells.append((p, pv, ratio(nmc_v, pv, higher)))
+            out.append((label, metric, nmc_v, cells))
+    return peers, out
+
+
+def area_ratios(rows):
+    """{area: [(row label, peer, ratio)]}: every "nmc speed vs PEER" figure
+    of the area tables (plots.py draws them)."""
+    out = {}
+    for area, workloads in sorted(by_area(rows).items()):
+        _, table = area_rows(workloads)
+        got = [(label, p, r) for label, _, _, cells in table for p, _, r in cells
+               if r is not None]
+        if got:
+            out[area] = got
+    return out
+
+
+def area_tables(rows):
+    """Markdown lines: one table per area, workloads by implementation."""
+    areas = by_area(rows)
     lines = []
     for area in sorted(areas):
-        workloads = areas[area]
-        peers = sorted({peer_column(i, w) for w in workloads.values() for i in w
-                        if not is_ours(i)})
+        peers, table = area_rows(areas[area])
         lines += [f"## {area}", ""]
         head = ["workload", "metric", "nmc"]
         for p in peers:
             head += [p, f"nmc speed vs {p}"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for workload in sorted(workloads):
-            impls = workloads[workload]
-            for ours in sorted(i for i in impls if is_ours(i)) or [None]:
-                base = impls[ours] if ours else next(iter(impls.values()))
-                metric, _, higher = figure(base)
-                nmc_v = base.get(metric) if ours else None
-                label = workload if ours in (None, "nmc") else f"{workload} ({ours[4:]})"
-                cells = [label, metric, fmt(metric, nmc_v)]
-                for p in peers:
-                    pf = peer_value(p, ours, impls)
-                    pv = pf.get(metric) if pf is not None else None
-                    r = ratio(nmc_v, pv, higher)
-                    cells += [fmt(metric, pv), "" if r is None else f"{r:.2f}x"]
-                lines.append("| " + " | ".join(cells) + " |")
+        for label, metric, nmc_v, cells in table:
+            row = [label, metric, fmt(metric, nmc_v)]
+            for _, pv, r in cells:
+                row += [fmt(metric, pv), "" if r is None else f"{r:.2f}x"]
+            lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+    return lines
+
+
+# The process-count sweeps: (area, workload, what the count counts, whether
+# fairness_stddev_pct means anything, a fixed-count workload that stands
+# for one point of the sweep: (its workload, the count)).
+SWEEPS = (
+    ("lock", "contended", "processes", True, ("contended_2proc", 2)),
+    ("camlbox", "throughput_str32", "senders", False, None),
+)
+
+
+def sweep_series(rows):
+    """[(area, workload, unit, has_fairness, {impl: {count: fields}})] of the
+    sweeps that have at least one measured point."""
+    out = []
+    for area, workload, unit, fair, alias in SWEEPS:
+        series = {}
+        for name, (fields, err) in rows.items():
+            if err is not None:
+                continue
+            parts = canonical(name).split("/")
+            if len(parts) == 4 and parts[:2] == [area, workload] and parts[3].isdigit():
+                series.setdefault(parts[2], {})[int(parts[3])] = fields
+        if alias is not None:
+            for name, (fields, err) in rows.items():
+                parts = canonical(name).split("/")
+                if err is None and len(parts) == 3 and parts[:2] == [area, alias[0]]:
+                    series.setdefault(parts[2], {}).setdefault(alias[1], fields)
+        if any(len(points) > 1 for points in series.values()):
+            out.append((area, workload, unit, fair, series))
+    return out
+
+
+def impl_order(impls):
+    """Ours first, then the peers, each sorted."""
+    return sorted(impls, key=lambda i: (not is_ours(i), i))
+
+
+def scaling_lines(rows):
+    """## Scaling: per sweep, throughput (and fairness) by count and impl."""
+    sweeps = sweep_series(rows)
+    if not sweeps:
+        return []
+    lines = ["## Scaling", ""]
+    for area, workload, unit, fair, series in sweeps:
+        impls = impl_order(series)
+        counts = sorted({c for points in series.values() for c in points})
+        lines += [f"{area}/{workload}: items per second against the number of {unit}"
+                  + (", and fairness (stddev of the per-process counts, % of their mean)"
+                     if fair else "") + ".", ""]
+        head = [unit]
+        for i in impls:
+            head += [i] + ([f"{i} fairness"] if fair else [])
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for c in counts:
+            cells = [str(c)]
+            for i in impls:
+                f = series[i].get(c, {})
+                cells.append(fmt("items_per_second", f.get("items_per_second")))
+                if fair:
+                    v = f.get("fairness_stddev_pct")
+                    cells.append("" if v is None else f"{v:.1f} %")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def plot_lines(plots):
+    """## Plots: markdown image links, or why there are none.
+    plots: (list of (title, file name relative to REPORT.md), note or None)."""
+    if plots is None:
+        return []
+    files, note = plots
+    lines = ["## Plots", ""]
+    if note:
+        lines += [note, ""]
+    for title, path in files:
+        lines += [f"![{title}]({path})", ""]
     return lines
 
 
@@ -263,16 +386,30 @@ def error_lines(rows):
     return ["## Failed benchmarks", ""] + [f"- {n}: {e}" for n, e in failed] + [""]
 
 
-def make_report(results, targets):
-    """The whole REPORT.md text."""
+def make_report(results, targets, plots=None):
+    """The whole REPORT.md text; plots as plot_lines takes them (None: no
+    Plots section)."""
     rows = select_rows(results.get("benchmarks", []))
     lines = fingerprint_lines(results.get("context", {}))
     lines += note_lines(results.get("context", {}))
     if targets:
         lines += target_lines(targets, rows)
     lines += area_tables(rows)
+    lines += scaling_lines(rows)
+    lines += plot_lines(plots)
     lines += error_lines(rows)
     return "\n".join(lines)
+
+
+def make_plots(results, out_dir):
+    """reports/plots.py's PNGs in out_dir: (files, note). Never raises: a
+    missing matplotlib or a failing plot becomes the note."""
+    try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import plots  # noqa: E402 - next to this file
+        return plots.make_plots(results, out_dir)
+    except Exception as e:  # noqa: BLE001 - the report is written regardless
+        return [], f"No plots: {type(e).__name__}: {e}"
 
 
 def load_targets(path):
@@ -292,10 +429,15 @@ def main(argv):
     p.add_argument("results")
     p.add_argument("--targets")
     p.add_argument("--out")
+    p.add_argument("--no-plots", action="store_true",
+                   help="no plots (they are made only with --out)")
     args = p.parse_args(argv)
     with open(args.results, encoding="utf-8") as f:
         results = json.load(f)
-    text = make_report(results, load_targets(args.targets))
+    plots = None
+    if args.out and not args.no_plots:
+        plots = make_plots(results, os.path.dirname(os.path.abspath(args.out)))
+    text = make_report(results, load_targets(args.targets), plots)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)

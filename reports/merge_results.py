@@ -2,11 +2,13 @@
 """Merges Google Benchmark JSON files into one, with a machine fingerprint.
 
 usage: merge_results.py --out FILE [--compiler S] [--commit S] [--dirty N]
-                        [--mode S] [--note TEXT]... RESULT.json...
+                        [--mode S] [--procs LIST] [--note TEXT]... RESULT.json...
 
 The output is one Google Benchmark JSON document: the first input's
 "context" plus a "nmc_fingerprint" object (CPU model, cores, memory, kernel,
-compiler, git commit, run mode), and the "benchmarks" of all inputs in order.
+compiler, git commit, run mode, the process counts of the scaling sweep as
+"procs_sweep" when --procs is given), and the "benchmarks" of all inputs in
+order.
 Each --note (e.g. "ocamlnet peer skipped: ocamlfind not found") is kept, in
 order, in the list context["nmc_notes"]; make_report.py prints them near the
 top of REPORT.md. Standard library only.
@@ -35,7 +37,7 @@ def read_first(path, key):
 def fingerprint(args):
     """What identifies the machine and build behind a set of figures."""
     mem_kib = read_first("/proc/meminfo", "MemTotal")
-    return {
+    fp = {
         "cpu_model": read_first("/proc/cpuinfo", "model name") or platform.processor(),
         "cores": os.cpu_count(),
         "memory_gib": round(int(mem_kib.split()[0]) / 1048576, 1) if mem_kib else None,
@@ -46,6 +48,9 @@ def fingerprint(args):
         "git_dirty_files": args.dirty,
         "mode": args.mode,
     }
+    if getattr(args, "procs", None):
+        fp["procs_sweep"] = args.procs
+    return fp
 
 
 def merge(docs, fp, notes=()):
@@ -66,6 +71,7 @@ def main(argv):
     p.add_argument("--commit", default="unknown")
     p.add_argument("--dirty", type=int, default=0)
     p.add_argument("--mode", default="unknown")
+    p.add_argument("--procs", help="the scaling sweep's process counts (bench/run.sh --procs)")
     p.add_argument("--note", action="append", default=[],
                    help="a line for REPORT.md's notes (repeatable)")
     p.add_argument("inputs", nargs="*")

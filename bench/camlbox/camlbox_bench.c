@@ -3,7 +3,9 @@
  *
  *   camlbox/throughput_str32/K/N   N sender processes stream 32-byte
  *                                  messages to one receiver; items/s =
- *                                  messages received per second.
+ *                                  messages received per second. N is 1,
+ *                                  2, 4 and, with NMC_BENCH_PROCS set,
+ *                                  every count of that scaling sweep.
  *   camlbox/throughput_tuple/nmc/N the same with (int, string, float)
  *                                  tuples, camlbox only (values, not bytes).
  *   camlbox/pingpong/K             one 32-byte message there and back per
@@ -23,6 +25,7 @@
 #include "nmc/camlbox.h"
 #include "nmc/status.h"
 #include "procs_bench.h"
+#include "procs_list.h"
 #include "skip_status.h"
 #include "stats.h"
 
@@ -249,9 +252,12 @@ static void bm_camlbox(nmc_bench_state *st)
 
 /* ---- registration ------------------------------------------------------------- */
 
+/* throughput_str32's sender counts: these three always, plus, when
+ * NMC_BENCH_PROCS is set (bench/run.sh --procs), every count of the scaling
+ * sweep (bench/common/procs_list.h), receiver not counted. */
 static const int sender_counts[] = {1, 2, 4};
 static const size_t payloads[] = {32, 256, 4096, 65536};
-static struct config configs[NIMPLS * (3 + 1 + 4) + 3];
+static struct config configs[NIMPLS * (3 + NMC_PROCS_LIST_MAX + 1 + 4) + 3];
 
 static void add(const char *name, struct config cfg)
 {
@@ -263,11 +269,26 @@ static void add(const char *name, struct config cfg)
 NMC_BENCH_REGISTER(register_camlbox)
 {
     char name[96];
+    int senders[3 + NMC_PROCS_LIST_MAX];
+    bool sweep;
+    int nsenders = nmc_procs_list(NMC_PROCS_MAX - 1, senders, &sweep);
+    if (!sweep)
+        nsenders = 0;
+    for (int i = 0; i < 3; i++) { /* the union, ascending */
+        int at = 0;
+        while (at < nsenders && senders[at] < sender_counts[i])
+            at++;
+        if (at < nsenders && senders[at] == sender_counts[i])
+            continue;
+        memmove(&senders[at + 1], &senders[at], (size_t)(nsenders - at) * sizeof *senders);
+        senders[at] = sender_counts[i];
+        nsenders++;
+    }
     for (int k = 0; k < NIMPLS; k++)
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < nsenders; i++) {
             snprintf(name, sizeof name, "camlbox/throughput_str32/%s/%d", impls[k]->name,
-                     sender_counts[i]);
-            add(name, (struct config){impls[k], STREAM, sender_counts[i], 32, STREAM_OPS});
+                     senders[i]);
+            add(name, (struct config){impls[k], STREAM, senders[i], 32, STREAM_OPS});
         }
     for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof name, "camlbox/throughput_tuple/nmc/%d", sender_counts[i]);

@@ -1,4 +1,5 @@
-/* Tests of bench/common: forked runs (procs.c) and statistics (stats.c). */
+/* Tests of bench/common: forked runs (procs.c), sweep lists (procs_list.c) and
+ * statistics (stats.c). */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "nmc_test.h"
 #include "procs.h"
+#include "procs_list.h"
 #include "stats.h"
 
 /* Increments a shared counter ops times (or until stopped), sampling i. */
@@ -169,6 +171,29 @@ START_TEST(fairness_stddev_pct)
 }
 END_TEST
 
+START_TEST(procs_list_default_and_env)
+{
+    int out[NMC_PROCS_LIST_MAX];
+    int n = nmc_procs_list_parse(NULL, NMC_PROCS_MAX, 2, out);
+    ck_assert_int_eq(n, 3); /* 1, 2, 4 = 2 x 2 CPUs */
+    ck_assert_int_eq(out[0], 1);
+    ck_assert_int_eq(out[2], 4);
+    n = nmc_procs_list_parse("", NMC_PROCS_MAX, 3, out); /* 1, 2, 4, 6 */
+    ck_assert_int_eq(n, 4);
+    ck_assert_int_eq(out[3], 6);
+    n = nmc_procs_list_parse(NULL, NMC_PROCS_MAX, 64, out); /* ... 64, 128 */
+    ck_assert_int_eq(n, 8);
+    ck_assert_int_eq(out[7], 128);
+    n = nmc_procs_list_parse("8,2 2,x,0,600,3", NMC_PROCS_MAX, 2, out);
+    ck_assert_int_eq(n, 3); /* sorted, deduplicated, bad ones skipped */
+    ck_assert_int_eq(out[0], 2);
+    ck_assert_int_eq(out[1], 3);
+    ck_assert_int_eq(out[2], 8);
+    n = nmc_procs_list_parse("16", 8, 2, out); /* over max */
+    ck_assert_int_eq(n, 0);
+}
+END_TEST
+
 Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("bench_common");
@@ -184,6 +209,7 @@ Suite *nmc_test_suite(void)
     TCase *st = tcase_create("stats");
     tcase_add_test(st, percentiles_nearest_rank);
     tcase_add_test(st, fairness_stddev_pct);
+    tcase_add_test(st, procs_list_default_and_env);
     suite_add_tcase(s, st);
     return s;
 }

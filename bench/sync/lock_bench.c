@@ -15,20 +15,29 @@
  *                           counter must equal the increments reported, or
  *                           the benchmark fails: a fast wrong lock scores
  *                           nothing. Seven repetitions (median
- *                           reported), whatever --benchmark_repetitions says.
+ *                           reported), whatever --benchmark_repetitions says
+ *                           (three when NMC_BENCH_QUICK is set, as
+ *                           bench/run.sh --quick does).
+ *   lock/contended/K/P      the same with P processes, K nmc_normal or
+ *                           pthread_robust, for every P of the scaling sweep
+ *                           (NMC_BENCH_PROCS, bench/common/procs_list.h;
+ *                           default 1, 2, 4, ... 2 x nproc): throughput and
+ *                           fairness against the number of processes.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gbench.h"
 #include "nmc/status.h"
 #include "nmc/sync.h"
 #include "procs_bench.h"
+#include "procs_list.h"
 #include "skip_status.h"
 
-enum { CONTENDED_REPETITIONS = 7 };
+enum { CONTENDED_REPETITIONS = 7, CONTENDED_REPETITIONS_QUICK = 3 };
 
 /* The implementations, as the user pointer of each benchmark. */
 enum impl { NMC_NORMAL, NMC_ERRORCHECK, NMC_RECURSIVE, PTHREAD, PTHREAD_ROBUST };
@@ -133,16 +142,23 @@ static int contended_worker(const struct nmc_procs_worker *w, uint64_t *done)
     return NMC_OK;
 }
 
+/* What a contended benchmark runs: which lock, how many processes. */
+struct contended_cfg {
+    enum impl which;
+    int nprocs;
+};
+
 static void bm_contended(nmc_bench_state *st)
 {
-    struct contended_arg a = {.which = *(const enum impl *)nmc_bench_user(st)};
+    const struct contended_cfg *cfg = nmc_bench_user(st);
+    struct contended_arg a = {.which = cfg->which};
     int rc = region_open(a.which, &a.r);
     if (rc != NMC_OK) {
         nmc_bench_skip_status(st, "lock init", rc);
         return;
     }
     struct nmc_procs_spec spec = {
-        .nprocs = 2, .fn = contended_worker, .arg = &a, .seconds = 0.25,
+        .nprocs = cfg->nprocs, .fn = contended_worker, .arg = &a, .seconds = 0.25,
     };
     struct nmc_procs_totals tot;
     memset(&tot, 0, sizeof tot);
@@ -175,12 +191,28 @@ NMC_BENCH_REGISTER(register_lock)
         nmc_bench_register_with(name, bm_uncontended, (void *)&impls[i]);
     }
     static const enum impl contenders[] = {NMC_NORMAL, PTHREAD_ROBUST};
+    static struct contended_cfg two[2], sweep[2][NMC_PROCS_LIST_MAX];
+    int procs[NMC_PROCS_LIST_MAX];
+    int nprocs = nmc_procs_list(NMC_PROCS_MAX, procs, NULL);
+    const char *quick = getenv("NMC_BENCH_QUICK");
+    int reps = quick != NULL && *quick != '\0' && *quick != '0' ? CONTENDED_REPETITIONS_QUICK
+                                                                : CONTENDED_REPETITIONS;
     for (int i = 0; i < 2; i++) {
         snprintf(name, sizeof name, "lock/contended_2proc/%s", impl_names[contenders[i]]);
-        nmc_bench *b = nmc_bench_register_with(name, bm_contended, (void *)&contenders[i]);
+        two[i] = (struct contended_cfg){contenders[i], 2};
+        nmc_bench *b = nmc_bench_register_with(name, bm_contended, &two[i]);
         nmc_bench_use_manual_time(b);
         /* Runs differ by 2x on a shared machine (who sleeps when decides
          * the regime); the report takes the median of these. */
-        nmc_bench_repetitions(b, CONTENDED_REPETITIONS);
+        nmc_bench_repetitions(b, reps);
     }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < nprocs; j++) {
+            snprintf(name, sizeof name, "lock/contended/%s/%d", impl_names[contenders[i]],
+                     procs[j]);
+            sweep[i][j] = (struct contended_cfg){contenders[i], procs[j]};
+            nmc_bench *b = nmc_bench_register_with(name, bm_contended, &sweep[i][j]);
+            nmc_bench_use_manual_time(b);
+            nmc_bench_repetitions(b, reps);
+        }
 }
