@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nmc/camlbox.h"
@@ -235,6 +237,77 @@ START_TEST(error_statuses)
 }
 END_TEST
 
+/* ---- security ------------------------------------------------------------------ */
+
+/* In a child running as uid (and gid): opens a sender for name and, with
+ * send, sends 7. Returns the first failing status (NMC_OK if none). */
+static int open_as(uid_t uid, const char *name, bool send)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0)
+            _exit(100);
+        nmc_camlbox_sender *s;
+        int st = nmc_camlbox_sender_open(name, &s);
+        if (st == NMC_OK) {
+            if (send)
+                st = nmc_camlbox_send(s, nmc_val_long(7), NMC_CAMLBOX_ANY_SLOT, NULL);
+            nmc_camlbox_sender_close(s);
+        }
+        _exit(-st);
+    }
+    int ws;
+    ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+    ck_assert(WIFEXITED(ws));
+    ck_assert_int_ne(WEXITSTATUS(ws), 100);
+    return -WEXITSTATUS(ws);
+}
+
+/* A box is created O_EXCL with mode 0600; a sender of another uid is
+ * refused (NMC_EPERM) even where the mode lets it in, until the receiver
+ * allows its uid; root is refused a box someone else owns, likewise. */
+START_TEST(other_uid_sender_needs_allowance)
+{
+    nmc_camlbox *box;
+    int fd;
+    ck_assert_ok(nmc_camlbox_create(fresh_name(), 2, 64, &box));
+    ck_assert_ok(nmc_camlbox_fd(box_name, &fd));
+    struct stat st;
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 0600);
+    ck_assert_uint_eq(st.st_uid, geteuid());
+    ck_assert_status(nmc_camlbox_allow_uid(NULL, 1), NMC_EINVAL);
+    ck_assert_status(nmc_camlbox_allow_uid(box, (uid_t)-1), NMC_EINVAL);
+    if (geteuid() != 0) {
+        printf("other_uid_sender_needs_allowance: skipped the other-uid part (needs root)\n");
+    } else {
+        const uid_t nobody = 65534;
+        /* Mode 0600: the other user cannot even open the object. */
+        ck_assert_int_eq(open_as(nobody, box_name, false), NMC_ESYS);
+        /* A wider mode lets it map the box; the owner check refuses it. */
+        ck_assert_int_eq(fchmod(fd, 0666), 0);
+        ck_assert_int_eq(open_as(nobody, box_name, true), NMC_EPERM);
+        ck_assert_uint_eq(box_messages(box), 0);
+        ck_assert_ok(nmc_camlbox_allow_uid(box, nobody));
+        ck_assert_int_eq(open_as(nobody, box_name, true), NMC_OK);
+        ck_assert_uint_eq(box_messages(box), 1);
+        /* Root and a box owned by somebody else: refused until allowed. */
+        ck_assert_int_eq(fchown(fd, nobody, nobody), 0);
+        nmc_camlbox_sender *s;
+        ck_assert_status(nmc_camlbox_sender_open(box_name, &s), NMC_EPERM);
+        ck_assert_status(nmc_camlbox_sender_of_fd(fd, &s), NMC_EPERM);
+        ck_assert_ok(nmc_camlbox_allow_uid(box, 0));
+        ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
+        ck_assert_ok(nmc_camlbox_sender_close(s));
+    }
+    close(fd);
+    ck_assert_ok(nmc_camlbox_check(box));
+    ck_assert_ok(nmc_camlbox_close(box));
+    ck_assert_ok(nmc_camlbox_unlink(box_name));
+}
+END_TEST
+
 /* ---- messages ---------------------------------------------------------------- */
 
 START_TEST(messages_in_place_copied_and_checked)
@@ -417,6 +490,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, create_sizes_and_names);
     tcase_add_test(tc, format_into_fd);
     tcase_add_test(tc, error_statuses);
+    tcase_add_test(tc, other_uid_sender_needs_allowance);
     tcase_add_test(tc, messages_in_place_copied_and_checked);
     tcase_add_test(tc, preferred_slot);
     tcase_add_test(tc, oversize_message_gives_slot_back);

@@ -9,6 +9,7 @@
  * the master asserts on that. */
 #include <errno.h>
 #include <fcntl.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +336,61 @@ static int file_uses(nmc_arena *arena, nmc_value *result)
 START_TEST(file_resource_counts_uses)
 {
     run(file_uses);
+}
+END_TEST
+
+/* Requests a worker sends to the master that no other test makes (found by
+ * ./harness coverage): a pool created from a worker, a semaphore handed
+ * over, the refusals of release and of the typed getters. */
+static int worker_requests(nmc_arena *arena, nmc_value *result)
+{
+    nmc_res_id pool_res, sem_res, id;
+    nmc_mempool *pool;
+    char name[64], buf[64];
+    /* A pool made by the master for a worker: not mapped in the creator. */
+    CHECK_ST(nmc_create_mempool(1 << 20, false, &pool_res), NMC_OK);
+    CHECK_ST(nmc_get_mempool(pool_res, &pool), NMC_ENO_RESOURCE);
+    CHECK_ST(nmc_release(pool_res), NMC_OK); /* the last use: destroyed */
+    CHECK_ST(nmc_release(pool_res), NMC_ENO_RESOURCE);
+    CHECK(nmc_create_mempool(0, false, &pool_res) != NMC_OK);
+    CHECK_ST(nmc_create_mempool(4096, false, NULL), NMC_EINVAL);
+    CHECK_ST(nmc_create_preallocated_shm(nmc_test_prefix(), 0, &id, buf), NMC_EINVAL);
+    /* A named semaphore: managed, named back, deleted with the last use. */
+    snprintf(name, sizeof name, "/%s_sem", nmc_test_prefix());
+    sem_t *sem = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+    CHECK(sem != SEM_FAILED);
+    sem_close(sem);
+    CHECK_ST(nmc_manage_sem(name, &sem_res), NMC_OK);
+    CHECK_ST(nmc_manage_sem(NULL, &id), NMC_EINVAL);
+    CHECK_ST(nmc_manage_sem("no-slash", &id), NMC_EINVAL);
+    CHECK_ST(nmc_get_sem(sem_res, buf, sizeof buf), NMC_OK);
+    CHECK(strcmp(buf, name) == 0);
+    CHECK_ST(nmc_get_sem(sem_res, buf, 3), NMC_EOUT_OF_SPACE); /* the use stays */
+    CHECK_ST(nmc_get_file(sem_res, buf, sizeof buf), NMC_ENO_RESOURCE);
+    CHECK_ST(nmc_get_sem(sem_res, NULL, 1), NMC_EINVAL);
+    for (int i = 0; i < 3; i++) /* the two gets' uses and the creator's */
+        CHECK_ST(nmc_release(sem_res), NMC_OK);
+    CHECK(sem_open(name, 0) == SEM_FAILED && errno == ENOENT);
+    CHECK_ST(nmc_release(sem_res), NMC_ENO_RESOURCE);
+    CHECK_ST(nmc_get_sem(987654321, buf, sizeof buf), NMC_ENO_RESOURCE);
+    CHECK_ST(nmc_release(echo_fork), NMC_EPERM); /* the master's use, not ours */
+    *result = nmc_val_long(0);
+    return NMC_OK;
+}
+
+START_TEST(worker_requests_and_refusals)
+{
+    run(worker_requests);
+    /* The master side of the same refusals. */
+    nmc_res_id a, b, id;
+    ck_assert_status(nmc_def_process(NULL, &a, &b), NMC_EINVAL);
+    ck_assert_status(nmc_def_process(echo, NULL, &b), NMC_EINVAL);
+    ck_assert_status(nmc_manage_sem(NULL, &id), NMC_EINVAL);
+    ck_assert_status(nmc_create_mempool(4096, false, NULL), NMC_EINVAL);
+    ck_assert_status(nmc_release(987654321), NMC_ENO_RESOURCE);
+    /* A use the master does not hold. */
+    ck_assert_status(nmc_release(echo_fork), NMC_OK);
+    ck_assert_status(nmc_release(echo_fork), NMC_ENO_RESOURCE);
 }
 END_TEST
 
@@ -681,6 +737,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, no_unlink_keeps_leftovers);
     tcase_add_test(tc, corrupt_manifest_deletes_nothing);
     tcase_add_test(tc, manifest_records_and_pidfile);
+    tcase_add_test(tc, worker_requests_and_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

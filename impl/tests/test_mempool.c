@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nmc/mempool.h"
 #include "nmc_test.h"
@@ -128,6 +129,27 @@ START_TEST(create_header_layout)
     ck_assert_uint_eq((size_t)st.st_size, pool->map_bytes);
     ck_assert_uint_eq(st.st_mode & 0777, 0600);
     ck_assert_ok(nmc_mempool_destroy(pool));
+}
+END_TEST
+
+/* Security: two pools under one prefix get different random names; each
+ * object is private (0600, ours). */
+START_TEST(names_unpredictable_objects_private)
+{
+    nmc_mempool *a = make_pool(ps(), false), *b = make_pool(ps(), false);
+    ck_assert_str_ne(nmc_mempool_shm_name(a), nmc_mempool_shm_name(b));
+    nmc_mempool *pools[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        char path[NMC_SHM_NAME_MAX + 16];
+        snprintf(path, sizeof path, "/dev/shm%s", nmc_mempool_shm_name(pools[i]));
+        ck_assert_int_eq(lstat(path, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        ck_assert_uint_eq(st.st_uid, geteuid());
+    }
+    ck_assert_ok(nmc_mempool_destroy(a));
+    ck_assert_ok(nmc_mempool_destroy(b));
 }
 END_TEST
 
@@ -499,6 +521,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, create_rounds_to_pages);
     tcase_add_test(tc, create_rejects_bad_arguments);
     tcase_add_test(tc, create_header_layout);
+    tcase_add_test(tc, names_unpredictable_objects_private);
     tcase_add_test(tc, alloc_rounds_to_pages);
     tcase_add_test(tc, alloc_rejects_bad_arguments);
     tcase_add_test(tc, fill_16MiB_with_pages);

@@ -150,6 +150,156 @@ START_TEST(create_unique_names)
 }
 END_TEST
 
+/* Security: created objects are fresh (O_EXCL), mode 0600 and owned by us;
+ * a FILE name that is a symbolic link (O_NOFOLLOW), not a regular file, or
+ * a file of another user is refused, and O_TRUNC leaves a refused file
+ * alone. */
+START_TEST(file_refuses_links_and_other_owners)
+{
+    char templ[128], link[160], fifo[160];
+    for (int i = 0; i < 2; i++) {
+        snprintf(templ, sizeof templ, types[i] == NMC_SHM_POSIX ? "/%s_mXXXXXX" : "/dev/shm/%s_mXXXXXX",
+                 nmc_test_prefix());
+        nmc_shm_name n = {types[i], templ};
+        nmc_shm_descr *d;
+        ck_assert_ok(nmc_shm_create_unique(&n, 0600, &d));
+        char where[160];
+        snprintf(where, sizeof where, "%s%s", types[i] == NMC_SHM_POSIX ? "/dev/shm" : "",
+                 nmc_shm_name_of(d)->name);
+        struct stat st;
+        ck_assert_int_eq(lstat(where, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        ck_assert_uint_eq(st.st_uid, geteuid());
+        ck_assert_ok(nmc_shm_unlink(nmc_shm_name_of(d)));
+        ck_assert_ok(nmc_shm_close(d));
+    }
+
+    struct test_table tt;
+    table_new(&tt, NMC_SHM_FILE, NMC_SHM_RECORD_LOCKING, 0);
+    add_filled(tt.t, 1, 10, 1);
+    nmc_shm_descr *d = NULL;
+    /* A symbolic link to our own table: ELOOP, with or without O_CREAT. */
+    snprintf(link, sizeof link, "/dev/shm/%s_link", nmc_test_prefix());
+    ck_assert_int_eq(symlink(tt.path, link), 0);
+    nmc_shm_name ln = {NMC_SHM_FILE, link};
+    ck_assert_status(nmc_shm_open(&ln, O_RDWR, 0, false, &d), NMC_ESYS);
+    ck_assert_int_eq(errno, ELOOP);
+    ck_assert_status(nmc_shm_open(&ln, O_RDWR | O_CREAT, 0600, false, &d), NMC_ESYS);
+    ck_assert_int_eq(errno, ELOOP);
+    ck_assert_int_eq(unlink(link), 0);
+    /* A FIFO: not a regular file (and the open does not block). */
+    snprintf(fifo, sizeof fifo, "/dev/shm/%s_fifo", nmc_test_prefix());
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    nmc_shm_name fn = {NMC_SHM_FILE, fifo};
+    ck_assert_status(nmc_shm_open(&fn, O_RDONLY, 0, false, &d), NMC_EINVAL);
+    ck_assert_int_eq(unlink(fifo), 0);
+    /* A file of another user: refused even to root, and not truncated. */
+    if (geteuid() != 0) {
+        printf("file_refuses_links_and_other_owners: skipped the other-owner part (needs "
+               "root to chown)\n");
+    } else {
+        ck_assert_ok(nmc_shm_chown(tt.d, 65534, 65534));
+        struct stat before, after;
+        ck_assert_int_eq(stat(tt.path, &before), 0);
+        ck_assert_status(nmc_shm_open(&tt.name, O_RDWR, 0, false, &d), NMC_EPERM);
+        ck_assert_status(nmc_shm_open(&tt.name, O_RDWR | O_TRUNC, 0, false, &d), NMC_EPERM);
+        ck_assert_status(nmc_shm_open(&tt.name, O_RDONLY, 0, false, &d), NMC_EPERM);
+        ck_assert_int_eq(stat(tt.path, &after), 0);
+        ck_assert_int_eq(after.st_size, before.st_size);
+        ck_assert_ok(nmc_shm_chown(tt.d, geteuid(), getegid()));
+    }
+    ck_assert_ok(nmc_shm_open(&tt.name, O_RDWR, 0, false, &d));
+    ck_assert_ok(nmc_shm_close(d));
+    assert_value(tt.t, 1, 10, 1);
+    assert_checks(tt.t);
+    table_drop(&tt);
+}
+END_TEST
+
+/* A second descriptor follows the growth another made (remap); a header
+ * claiming more pages than the object holds (a truncated or hostile file)
+ * is NMC_ECORRUPT at page 0, field npages, never a read past the mapping;
+ * with the header repaired the table works again. Found by ./harness
+ * coverage: the short-object branch of the remap was never taken. */
+START_TEST(remap_follows_growth_and_refuses_short_objects)
+{
+    enum nmc_shm_type type = types[_i];
+    struct test_table a, b;
+    table_new(&a, type, NMC_SHM_RECORD_LOCKING, 0);
+    add_filled(a.t, 1, 10, 1);
+    table_open(&a, &b, NMC_SHM_RECORD_LOCKING);
+    for (int32_t k = 2; k < 200; k++)
+        add_filled(a.t, k, 60, k);
+    assert_value(b.t, 199, 60, 199); /* b remapped to the grown object */
+    int fd = type == NMC_SHM_POSIX ? shm_open(a.path, O_RDWR, 0) : open(a.path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint32_t npages, bogus;
+    ck_assert_int_eq(pread(fd, &npages, 4, 16), 4); /* w4: npages */
+    bogus = npages + 1000;
+    ck_assert_int_eq(pwrite(fd, &bogus, 4, 16), 4);
+    int32_t buf[64];
+    size_t len;
+    ck_assert_status(nmc_shmtable_find(b.t, 199, buf, 64, &len), NMC_ECORRUPT);
+    struct nmc_shmtable_fault f = {0};
+    nmc_shmtable_last_fault(b.t, &f);
+    ck_assert_uint_eq(f.page, 0);
+    ck_assert_str_eq(f.field, "npages");
+    ck_assert_int_eq(pwrite(fd, &npages, 4, 16), 4);
+    close(fd);
+    assert_value(b.t, 199, 60, 199);
+    assert_checks(b.t);
+    table_close(&b);
+    table_drop(&a);
+}
+END_TEST
+
+struct grow_inside {
+    struct test_table *writer, *reader;
+    int nested; /* status of a find on the reader inside its own iteration */
+    int calls;
+};
+
+/* Iteration callback: the first call makes the other descriptor grow the
+ * object, then reads through the iterating table. */
+static int grow_then_read(int32_t key, const int32_t *value, size_t len, void *user)
+{
+    struct grow_inside *g = user;
+    g->calls++;
+    for (int32_t k = 1000; k < 1200; k++)
+        add_filled(g->writer->t, k, 60, k);
+    int32_t buf[64];
+    size_t n;
+    g->nested = nmc_shmtable_find(g->reader->t, 1100, buf, 64, &n);
+    return 77; /* stop: the table changed under the iteration (no locking) */
+}
+
+/* A table whose iteration holds pointers into its mapping must not remap
+ * under it: a read through it inside the callback, after another
+ * descriptor grew the object, gives NMC_ECORRUPT (field npages) instead of
+ * moving the mapping; after the iteration the table follows the growth.
+ * Found by ./harness coverage (the guard was never taken). */
+START_TEST(no_remap_under_an_iteration)
+{
+    struct test_table a, b;
+    table_new(&a, NMC_SHM_POSIX, NMC_SHM_NO_LOCKING, 0);
+    add_filled(a.t, 1, 10, 1);
+    add_filled(a.t, 2, 10, 2);
+    table_open(&a, &b, NMC_SHM_NO_LOCKING);
+    struct grow_inside g = {&a, &b, NMC_OK, 0};
+    ck_assert_int_eq(nmc_shmtable_iter(b.t, grow_then_read, &g), 77);
+    ck_assert_int_eq(g.calls, 1);
+    ck_assert_status(g.nested, NMC_ECORRUPT);
+    struct nmc_shmtable_fault f = {0};
+    nmc_shmtable_last_fault(b.t, &f);
+    ck_assert_str_eq(f.field, "npages");
+    assert_value(b.t, 1100, 60, 1100);
+    assert_checks(b.t);
+    table_close(&b);
+    table_drop(&a);
+}
+END_TEST
+
 /* ---- manage -------------------------------------------------------------- */
 
 START_TEST(manage_pagesize_and_init)
@@ -731,6 +881,9 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, types_and_locking);
     tcase_add_loop_test(tc, open_flags_and_names, 0, 2);
     tcase_add_loop_test(tc, create_unique_names, 0, 2);
+    tcase_add_test(tc, file_refuses_links_and_other_owners);
+    tcase_add_loop_test(tc, remap_follows_growth_and_refuses_short_objects, 0, 2);
+    tcase_add_test(tc, no_remap_under_an_iteration);
     tcase_add_loop_test(tc, manage_pagesize_and_init, 0, 2);
     tcase_add_loop_test(tc, add_find_replace_remove, 0, 2);
     tcase_add_loop_test(tc, multi_page_values, 0, 2);

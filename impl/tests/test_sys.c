@@ -135,6 +135,56 @@ START_TEST(shm_create_open_unlink)
 }
 END_TEST
 
+/* Every status has its own name, "NMC_..." and the code's meaning; an
+ * unknown code (positive, or beyond the last) gives "unknown status". */
+START_TEST(status_names)
+{
+    for (int st = NMC_OK; st >= NMC_EOVERFLOW; st--) {
+        const char *name = nmc_strerror(st);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_msg(strncmp(name, "NMC_", 4) == 0 && strchr(name, ':') != NULL,
+                      "status %d: \"%s\"", st, name);
+        for (int other = NMC_OK; other > st; other--)
+            ck_assert_str_ne(name, nmc_strerror(other));
+    }
+    ck_assert_str_eq(nmc_strerror(NMC_EOVERFLOW - 1), "unknown status");
+    ck_assert_str_eq(nmc_strerror(1), "unknown status");
+}
+END_TEST
+
+/* Security: two creations under one prefix get different random names
+ * (16 hex digits from getrandom, not a counter), each a fresh object of
+ * mode 0600 owned by us; the name of an existing object is never reused. */
+START_TEST(shm_names_unpredictable_and_private)
+{
+    char a[NMC_SHM_NAME_MAX], b[NMC_SHM_NAME_MAX];
+    int fa, fb;
+    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), 100, &fa, a));
+    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), 100, &fb, b));
+    ck_assert_str_ne(a, b);
+    size_t plen = 1 + strlen(nmc_test_prefix()) + 1;
+    ck_assert_uint_eq(strlen(a), plen + 16);
+    /* Random digits: the two suffixes differ in more than the last digit
+     * or two (a counter or a pid would not); 16 hex digits agree on 14 by
+     * chance with probability ~2^-50. */
+    int same = 0;
+    for (size_t i = plen; i < plen + 16; i++)
+        same += a[i] == b[i];
+    ck_assert_int_lt(same, 14);
+    struct stat sa, sb;
+    ck_assert_int_eq(fstat(fa, &sa), 0);
+    ck_assert_int_eq(fstat(fb, &sb), 0);
+    ck_assert_uint_eq(sa.st_mode & 07777, 0600);
+    ck_assert_uint_eq(sb.st_mode & 07777, 0600);
+    ck_assert_uint_eq(sa.st_uid, geteuid());
+    ck_assert(sa.st_ino != sb.st_ino);
+    ck_assert_ok(nmc_sys_shm_unlink(a));
+    ck_assert_ok(nmc_sys_shm_unlink(b));
+    close(fa);
+    close(fb);
+}
+END_TEST
+
 START_TEST(shm_error_paths)
 {
     char name[NMC_SHM_NAME_MAX];
@@ -487,9 +537,11 @@ Suite *nmc_test_suite(void)
     Suite *s = suite_create("sys");
     TCase *tc = tcase_create("sys");
     tcase_add_test(tc, pagesize_and_rounding);
+    tcase_add_test(tc, status_names);
     tcase_add_test(tc, unique_name_format);
     tcase_add_test(tc, unique_name_rejects_bad_prefixes);
     tcase_add_test(tc, shm_create_open_unlink);
+    tcase_add_test(tc, shm_names_unpredictable_and_private);
     tcase_add_test(tc, shm_error_paths);
     tcase_add_test(tc, shm_zero_size_and_many);
     tcase_add_test(tc, map_fixed_never_clobbers);

@@ -69,6 +69,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "nmc/value.h"
@@ -107,10 +108,19 @@ int nmc_camlbox_close(nmc_camlbox *box);
 
 /* ---- senders ------------------------------------------------------------ */
 
-/* A sender for the named box (camlbox_sender; NMC_ENOT_FOUND if absent). */
+/* A sender for the named box (camlbox_sender; NMC_ENOT_FOUND if absent).
+ * A sender whose effective uid is not the owner of the box's object gets
+ * NMC_EPERM (even root, even if the object's mode lets it map the box),
+ * unless the receiver allowed that uid with nmc_camlbox_allow_uid. */
 int nmc_camlbox_sender_open(const char *name, nmc_camlbox_sender **out);
-/* A sender for the box in fd (the fd may be closed afterwards). */
+/* A sender for the box in fd (the fd may be closed afterwards); the same
+ * owner check. */
 int nmc_camlbox_sender_of_fd(int fd, nmc_camlbox_sender **out);
+/* Lets senders running as uid (one uid at a time; a second call replaces
+ * the first) open the box although they do not own it. The object's mode
+ * (0600 at creation) must let them open it too: widen it with fchmod on
+ * nmc_camlbox_fd, or use fd passing. NMC_EINVAL for NULL or uid -1. */
+int nmc_camlbox_allow_uid(nmc_camlbox *box, uid_t uid);
 /* Unmaps the sender's view and frees the handle. */
 int nmc_camlbox_sender_close(nmc_camlbox_sender *s);
 

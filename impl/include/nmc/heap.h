@@ -51,8 +51,12 @@
  *
  * Dead writers: a process that dies inside a modify leaves the lock to the
  * next writer as NMC_EOWNER_DEAD (nmc/sync.h); the heap is then verified
- * (nmc_heap_check) and either made consistent or refused with
- * NMC_ECORRUPT from then on.
+ * (nmc_heap_check) and, if that fails, repaired: the extents tile at every
+ * instant of a modify (the block being copied into is recorded in the heap
+ * record), so the free lists, counters and colours are rebuilt by a
+ * collection and whatever the dead writer left unlinked is reclaimed. Only
+ * damage reachable from the root or a live pin makes the heap refused
+ * with NMC_ECORRUPT from then on.
  *
  * Module prefix: nmc_heap_.
  */
@@ -102,6 +106,8 @@ typedef struct nmc_heap {
     uint64_t gc_runs;        /* collections so far                            */
     uint64_t gc_ns;          /* time spent collecting                         */
     uint64_t foreign;        /* pointers out of the heap seen by the last GC  */
+    uint64_t taking;         /* a free block being copied into (0 = none)     */
+    uint64_t taking_words;   /* its words (for the dead-writer repair)        */
 } nmc_heap;
 
 /* An extent: a header, then `words` words of blocks. */

@@ -115,7 +115,11 @@ int nmc_shm_best_locking_method(enum nmc_shm_type type, enum nmc_shm_locking *ou
  * O_TRUNC (anything else: NMC_EINVAL, for both types, as the manual limits
  * POSIX shm); perm is the mode for O_CREAT. With unique, the name is a
  * template as in nmc_shm_create_unique and O_CREAT | O_EXCL are implied.
- * A missing object gives NMC_ENOT_FOUND, other failures NMC_ESYS. */
+ * A missing object gives NMC_ENOT_FOUND, other failures NMC_ESYS.
+ * NMC_SHM_FILE names are opened with O_NOFOLLOW (a symbolic link gives
+ * NMC_ESYS, errno ELOOP) and must name a regular file (NMC_EINVAL) owned
+ * by the caller's effective uid (NMC_EPERM, also for root); the check comes
+ * before O_TRUNC, so a refused file is left as it was. */
 int nmc_shm_open(const nmc_shm_name *name, int flags, mode_t perm, bool unique,
                  nmc_shm_descr **out);
 /* Creates a new object (read-write, O_EXCL, mode perm) whose name is the

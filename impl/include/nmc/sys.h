@@ -73,6 +73,45 @@ void nmc_deadline_in(double seconds, struct timespec *out);
 /* True once the deadline has passed. */
 bool nmc_deadline_passed(const struct timespec *deadline);
 
+/* ---- fault injection (builds with NMC_FAULTS only: --config=faults) -----
+ *
+ * SQLite-style "fail the Nth call": with NMC_FAULTS defined, every call site
+ * of the system calls below (in sys and the modules that call them
+ * directly: camlbox, shmtable, mem, core) and the two library sites (pool
+ * allocation, heap extension) first asks NMC_FAULT(site, err). After
+ * nmc_fault_arm(sites, n), the n-th call (counted from the arm, over all
+ * sites in the mask and over every process forked afterwards: the state
+ * lives in a shared anonymous page) fails once as if the call had failed
+ * with errno err; later calls succeed again. The environment can arm it
+ * at program start: NMC_FAULT_SITES (a mask, e.g. 0x7f) and NMC_FAULT_N.
+ * Without NMC_FAULTS, NMC_FAULT(site, err) is the constant 0 and none of
+ * this exists: normal builds carry no cost. */
+enum nmc_fault_site {
+    NMC_FAULT_FTRUNCATE = 1u << 0,   /* ftruncate: EFBIG                    */
+    NMC_FAULT_FALLOCATE = 1u << 1,   /* posix_fallocate: ENOSPC             */
+    NMC_FAULT_MMAP = 1u << 2,        /* mmap / mremap: ENOMEM               */
+    NMC_FAULT_SHM_OPEN = 1u << 3,    /* shm_open: EMFILE                    */
+    NMC_FAULT_OPEN = 1u << 4,        /* open / openat: EMFILE               */
+    NMC_FAULT_POOL_ALLOC = 1u << 5,  /* nmc_mempool_alloc: out of pool mem  */
+    NMC_FAULT_HEAP_EXTEND = 1u << 6, /* a heap's new extent: out of pool mem */
+    NMC_FAULT_ALL = (1u << 7) - 1,
+};
+
+#ifdef NMC_FAULTS
+/* Arms: the n-th call (n >= 1) of any site in sites fails; resets counts. */
+void nmc_fault_arm(unsigned sites, unsigned long n);
+/* No more failures (counts are kept for nmc_fault_calls / _fired). */
+void nmc_fault_disarm(void);
+/* Calls of armed sites since the arm, and failures injected (0 or 1). */
+unsigned long nmc_fault_calls(void);
+unsigned long nmc_fault_fired(void);
+/* The hook: true (errno = err) if this call of site is the one to fail. */
+bool nmc_fault_hit(unsigned site, int err);
+#define NMC_FAULT(site, err) nmc_fault_hit((site), (err))
+#else
+#define NMC_FAULT(site, err) 0
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,7 +32,7 @@ int nmc_camlbox_format(int fd, uint32_t capacity, size_t msg_size, nmc_camlbox *
         return NMC_EINVAL;
     void *base;
     int st;
-    if (ftruncate(fd, (off_t)h.size) != 0)
+    if (NMC_FAULT(NMC_FAULT_FTRUNCATE, EFBIG) || ftruncate(fd, (off_t)h.size) != 0)
         return NMC_ESYS;
     if ((st = nmc_sys_commit(fd, 0, (off_t)h.size)) != NMC_OK ||
         (st = nmc_sys_map(fd, (size_t)h.size, 0, NULL, false, &base)) != NMC_OK)
@@ -51,7 +51,9 @@ int nmc_camlbox_create(const char *name, uint32_t capacity, size_t msg_size, nmc
         return NMC_EINVAL;
     int fd;
     do
-        fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        fd = NMC_FAULT(NMC_FAULT_SHM_OPEN, EMFILE)
+                 ? -1
+                 : shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return NMC_ESYS;

@@ -102,6 +102,8 @@ struct camlbox_header {
                                            ops addresses, compared, never read */
     uint32_t receiver_tid;   /* the receiving thread, for liveness checks     */
     uint32_t closed;         /* 1 once the receiver closed the box            */
+    uint32_t allowed_uid1;   /* a sender uid the receiver allowed, plus 1
+                                (0: none; nmc_camlbox_allow_uid, sender.c)   */
     struct camlbox_waitq rx __attribute__((aligned(CAMLBOX_LINE)));   /* receiver sleeps */
     uint32_t rx_kick;        /* 1: wake / cancel_wait asked the wait to return */
     struct camlbox_waitq tx __attribute__((aligned(CAMLBOX_LINE)));   /* senders sleep   */

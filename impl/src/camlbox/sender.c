@@ -1,5 +1,12 @@
-/* Senders' handles, and the sizes of a box by name, box or sender. */
+/* Senders' handles, and the sizes of a box by name, box or sender.
+ *
+ * Opening checks who owns the box: a sender whose effective uid is not
+ * the owner of the shm object (fstat) is refused with NMC_EPERM, even when
+ * the mode would let it in (root, or a receiver that widened the mode),
+ * unless the receiver allowed that uid (nmc_camlbox_allow_uid). */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "camlbox_internal.h"
@@ -23,7 +30,18 @@ int nmc_camlbox_sender_of_fd(int fd, nmc_camlbox_sender **out)
     nmc_camlbox_sender *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NMC_ENOMEM;
+    struct stat fst;
+    if (fstat(fd, &fst) != 0) {
+        free(s);
+        return NMC_ESYS;
+    }
     int st = camlbox_view_map(fd, &s->v);
+    if (st == NMC_OK && fst.st_uid != geteuid() &&
+        LOAD(&s->v.hdr->allowed_uid1) != (uint32_t)geteuid() + 1) {
+        camlbox_view_unmap(&s->v);
+        errno = EPERM;
+        st = NMC_EPERM;
+    }
     if (st != NMC_OK) {
         free(s);
         return st;
@@ -42,6 +60,14 @@ int nmc_camlbox_sender_open(const char *name, nmc_camlbox_sender **out)
     st = nmc_camlbox_sender_of_fd(fd, out);
     close(fd);
     return st;
+}
+
+int nmc_camlbox_allow_uid(nmc_camlbox *box, uid_t uid)
+{
+    if (box == NULL || box->v.hdr == NULL || uid == (uid_t)-1)
+        return NMC_EINVAL;
+    STORE(&box->v.hdr->allowed_uid1, (uint32_t)uid + 1);
+    return NMC_OK;
 }
 
 int nmc_camlbox_sender_close(nmc_camlbox_sender *s)

@@ -183,7 +183,9 @@ static int read_manifest(int dirfd, char **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;
-    int fd = openat(dirfd, MANIFEST_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = NMC_FAULT(NMC_FAULT_OPEN, EMFILE)
+                 ? -1
+                 : openat(dirfd, MANIFEST_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return errno == ENOENT ? NMC_OK : NMC_ESYS;
     struct stat st;
@@ -280,7 +282,9 @@ int core_manifest_recover(int dirfd, bool no_unlink, int *fd)
         return st;
     /* With no_unlink the leftovers stay listed, for a later startup. */
     int trunc = no_unlink ? 0 : O_TRUNC;
-    *fd = openat(dirfd, MANIFEST_NAME, O_WRONLY | O_CREAT | trunc | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                 0600);
+    *fd = NMC_FAULT(NMC_FAULT_OPEN, EMFILE)
+              ? -1
+              : openat(dirfd, MANIFEST_NAME,
+                       O_WRONLY | O_CREAT | trunc | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     return *fd < 0 ? NMC_ESYS : NMC_OK;
 }

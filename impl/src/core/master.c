@@ -244,7 +244,9 @@ static int prepare(const struct nmc_startup_options *opt)
 {
     if (mkdir(opt->socket_directory, 0700) != 0 && errno != EEXIST)
         return NMC_ESYS;
-    int dirfd = open(opt->socket_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dirfd = NMC_FAULT(NMC_FAULT_OPEN, EMFILE)
+                    ? -1
+                    : open(opt->socket_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
         return NMC_ESYS;
     if (realpath(opt->socket_directory, core.socket_dir) == NULL) {
@@ -319,7 +321,8 @@ int nmc_destroy_resources(void)
         return NMC_EINVAL;
     core_res_destroy_all();
     core_proc_forget_all();
-    if (core.manifest_fd >= 0 && ftruncate(core.manifest_fd, 0) != 0)
+    if (core.manifest_fd >= 0 &&
+        (NMC_FAULT(NMC_FAULT_FTRUNCATE, EFBIG) || ftruncate(core.manifest_fd, 0) != 0))
         return NMC_ESYS;
     return NMC_OK;
 }

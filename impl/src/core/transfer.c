@@ -11,6 +11,7 @@
  * meet. Calls into it are serialised per process by the caller (worker.c's
  * lock; the master is single-threaded).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,8 +34,10 @@ int core_window_reserve(void)
 {
     if (core.window != NULL)
         return NMC_OK;
-    void *p = mmap(NULL, window_size(), PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM)
+                  ? MAP_FAILED
+                  : mmap(NULL, window_size(), PROT_NONE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return NMC_ESYS;
     core.window = p;
@@ -99,7 +102,8 @@ int core_image_read(const void *buf, size_t len, nmc_arena *arena, nmc_value *ou
     int st = nmc_sys_round_pages(bytes, &mapped);
     if (st != NMC_OK)
         return st;
-    if (mmap(core.window, mapped, PROT_READ | PROT_WRITE,
+    if (NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ||
+        mmap(core.window, mapped, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
         return NMC_ESYS;
     memcpy(core.window, (const char *)buf + sizeof hdr, bytes);

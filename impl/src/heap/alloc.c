@@ -15,9 +15,11 @@
  * and a new extent put the largest block first, so small values keep
  * being appended to one big block.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "heap_internal.h"
+#include "nmc/sys.h"
 
 static size_t list_of(size_t words)
 {
@@ -38,8 +40,12 @@ void hp_free_block(nmc_heap *h, nmc_header *p, size_t words)
  * unlinked): the tail is returned, the head listed again. */
 static nmc_header *split(nmc_heap *h, nmc_header *p, size_t have, size_t words)
 {
-    if (have > words)
+    if (have > words) {
+        /* The tail's header before the head shrinks: the extent tiles at
+         * every instant (the dead-writer repair, check.c). */
+        p[have - words] = nmc_make_header(words - 1, NMC_TAG_ABSTRACT, NMC_COLOR_WHITE);
         hp_free_block(h, p, have - words);
+    }
     h->free_words -= words;
     return p + (have - words);
 }
@@ -110,11 +116,15 @@ int hp_extend(nmc_heap *h, size_t words)
     size_t page = nmc_sys_pagesize();
     bytes = (bytes + page - 1) / page * page; /* the pool gives whole pages */
     void *mem;
+    if (NMC_FAULT(NMC_FAULT_HEAP_EXTEND, ENOMEM))
+        return NMC_EOUT_OF_POOL_MEMORY;
     int st = nmc_mempool_alloc(hp_pool(h), bytes, &mem);
     if (st != NMC_OK)
         return st;
     struct nmc_heap_extent *e = mem;
     e->words = (bytes - sizeof *e) / sizeof(nmc_header);
+    /* Its area tiles before it is linked (the dead-writer repair, check.c). */
+    *hp_area(e) = nmc_make_header(e->words - 1, NMC_TAG_ABSTRACT, NMC_COLOR_BLUE);
     e->next = h->extents;
     h->extents = (uint64_t)(uintptr_t)e;
     h->nextents++;
@@ -152,8 +162,11 @@ int hp_alloc(nmc_mutator *mut, size_t words, nmc_header **out)
         if (p == NULL && (p = hp_take(h, words)) == NULL)
             return NMC_EOUT_OF_POOL_MEMORY;
     }
+    /* A valid header at once (an unscanned block): the extent tiles at
+     * every instant, for the repair after a writer dies here (check.c). */
+    *p = nmc_make_header(words - 1, NMC_TAG_ABSTRACT, NMC_COLOR_WHITE);
 #ifndef NDEBUG
-    memset(p, 0xAA, words * sizeof *p);
+    memset(p + 1, 0xAA, (words - 1) * sizeof *p);
 #endif
     *out = p;
     return NMC_OK;

@@ -117,5 +117,9 @@ void hp_unpin(nmc_heap *h, uint64_t slot);
 /* ---- check.c ---------------------------------------------------------------- */
 
 int hp_check_locked(nmc_heap *h);
+/* After a dead writer, with the lock held: rebuilds extent counts, colours,
+ * free lists and counters, reclaims the unreachable (check.c). NMC_OK or
+ * NMC_ECORRUPT when values reachable from the root or a pin are damaged. */
+int hp_repair_locked(nmc_heap *h);
 
 #endif

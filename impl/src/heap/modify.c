@@ -23,8 +23,9 @@ int hp_lock(nmc_heap *h)
         return NMC_ECORRUPT;
     int st = nmc_mutex_lock(&h->lock);
     if (st == NMC_EOWNER_DEAD) {
-        /* A writer died inside a modify: keep the heap only if it checks. */
-        if (hp_check_locked(h) == NMC_OK)
+        /* A writer died inside a modify: keep the heap if it checks or its
+         * reachable values are intact (the rest is rebuilt, check.c). */
+        if (hp_check_locked(h) == NMC_OK || hp_repair_locked(h) == NMC_OK)
             return nmc_mutex_consistent(&h->lock) == NMC_OK ? NMC_OK : NMC_ECORRUPT;
         __atomic_store_n(&h->broken, 1, __ATOMIC_RELEASE);
         nmc_mutex_unlock(&h->lock);
@@ -160,8 +161,13 @@ static int add_with(nmc_mutator *mut, nmc_value v, struct nmc_copy_options *opt,
     nmc_header *p = hp_take_first_large(h, &have);
     if (p != NULL) {
         nmc_memory m = {.data = (unsigned char *)p, .len = have * sizeof *p};
+        /* Until given back, the block does not tile: recorded for a repair
+         * after this process dies here (check.c). */
+        h->taking_words = have;
+        __atomic_store_n(&h->taking, (uint64_t)(uintptr_t)p, __ATOMIC_RELEASE);
         int st = nmc_init_value(m, 0, v, opt, &voff, &bytes);
         hp_give_back(h, p, have, st == NMC_OK ? bytes / sizeof *p : 0);
+        __atomic_store_n(&h->taking, 0, __ATOMIC_RELEASE);
         if (st == NMC_OK) {
             *out = (nmc_value)(m.data + voff);
             return nmc_heap_pin(mut, *out);
@@ -178,11 +184,15 @@ static int add_with(nmc_mutator *mut, nmc_value v, struct nmc_copy_options *opt,
         return st;
     opt->flags &= ~(unsigned)NMC_COPY_SIMULATE;
     nmc_memory m = {.data = (unsigned char *)p, .len = bytes};
+    h->taking_words = bytes / sizeof *p; /* as above */
+    __atomic_store_n(&h->taking, (uint64_t)(uintptr_t)p, __ATOMIC_RELEASE);
     if ((st = nmc_init_value(m, 0, v, opt, &voff, &bytes)) != NMC_OK) {
         hp_free_block(h, p, m.len / sizeof *p); /* back to the lists */
         h->free_words += m.len / sizeof *p;
+        __atomic_store_n(&h->taking, 0, __ATOMIC_RELEASE);
         return st;
     }
+    __atomic_store_n(&h->taking, 0, __ATOMIC_RELEASE);
     *out = (nmc_value)(m.data + voff);
     return nmc_heap_pin(mut, *out);
 }

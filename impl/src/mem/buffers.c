@@ -12,6 +12,7 @@
  * it. Unmapping recovers the page start from data's own misalignment.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,10 @@ int nmc_alloc_aligned_memory(size_t alignment, size_t size, nmc_memory *out)
 {
     if (out == NULL || alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0)
         return NMC_EINVAL;
+    if (size > PTRDIFF_MAX) { /* no object is that large: do not even ask */
+        errno = ENOMEM;
+        return NMC_ENOMEM;
+    }
     void *p;
     int err = posix_memalign(&p, alignment, size == 0 ? 1 : size);
     if (err != 0) {
@@ -133,7 +138,7 @@ static int grow_file(int fd, off_t end)
         return NMC_ESYS;
     if (st.st_size >= end)
         return NMC_OK;
-    return ftruncate(fd, end) == 0 ? NMC_OK : NMC_ESYS;
+    return !NMC_FAULT(NMC_FAULT_FTRUNCATE, EFBIG) && ftruncate(fd, end) == 0 ? NMC_OK : NMC_ESYS;
 }
 
 /* Maps size bytes of fd from pos, growing a shorter file; see nmc/mem.h.
@@ -158,8 +163,10 @@ int nmc_memory_map_file(int fd, off_t pos, uintptr_t addr, bool shared, size_t s
     if (size > SIZE_MAX - delta)
         return NMC_EOVERFLOW;
     void *hint = addr >= delta ? (void *)(addr - delta) : NULL;
-    void *p = mmap(hint, size + delta, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE,
-                   fd, pos - (off_t)delta);
+    void *p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM)
+                  ? MAP_FAILED
+                  : mmap(hint, size + delta, PROT_READ | PROT_WRITE,
+                         shared ? MAP_SHARED : MAP_PRIVATE, fd, pos - (off_t)delta);
     if (p == MAP_FAILED)
         return NMC_ESYS;
     *out = (nmc_memory){(unsigned char *)p + delta, size};

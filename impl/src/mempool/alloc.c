@@ -5,11 +5,13 @@
  * block with 0xAA after handing it out and a freed block with 0x55 before
  * giving it back, so use-before-init and use-after-free show at once.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "mempool_internal.h"
 #include "nmc/status.h"
+#include "nmc/sys.h"
 
 /* Fills the n pages from page s with byte (debug builds only). */
 static void debug_fill(nmc_mempool *p, uint32_t s, uint32_t n, int byte)
@@ -25,6 +27,8 @@ int nmc_mempool_alloc(nmc_mempool *pool, size_t size, void **mem)
 {
     if (pool == NULL || mem == NULL || size == 0)
         return NMC_EINVAL;
+    if (NMC_FAULT(NMC_FAULT_POOL_ALLOC, ENOMEM))
+        return NMC_EOUT_OF_POOL_MEMORY;
     int st = mp_lock(pool);
     if (st != NMC_OK)
         return st;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "nmc/sys.h"
 
 enum { UNIQUE_TRIES = 100 };
 
@@ -40,8 +41,40 @@ static int errno_status(void)
 static int open_name(enum nmc_shm_type type, const char *path, int flags, mode_t perm)
 {
     if (type == NMC_SHM_POSIX)
-        return shm_open(path, flags | O_CLOEXEC, perm);
-    return open(path, flags | O_CLOEXEC, perm);
+        return NMC_FAULT(NMC_FAULT_SHM_OPEN, EMFILE) ? -1
+                                                     : shm_open(path, flags | O_CLOEXEC, perm);
+    return NMC_FAULT(NMC_FAULT_OPEN, EMFILE) ? -1
+                                             : open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                                                    perm);
+}
+
+/* A FILE-type object opened by name must be a regular file (not a device
+ * or FIFO someone planted) owned by our effective uid: a table in a file of
+ * another user is that user's to give us, and could be changed under us.
+ * The name itself is opened with O_NOFOLLOW (a symbolic link gives ELOOP)
+ * and O_NONBLOCK (a planted FIFO cannot block the open; the flag does
+ * nothing on a regular file).
+ * O_TRUNC is applied here, after the check, so that a refused file is
+ * never emptied. On failure fd is closed: NMC_EPERM for another owner,
+ * NMC_EINVAL for a non-regular file, NMC_ESYS if fstat / ftruncate fail. */
+static int check_file(int fd, bool trunc)
+{
+    struct stat st;
+    int rc = NMC_OK;
+    if (fstat(fd, &st) != 0)
+        rc = NMC_ESYS;
+    else if (!S_ISREG(st.st_mode))
+        rc = NMC_EINVAL;
+    else if (st.st_uid != geteuid())
+        rc = NMC_EPERM;
+    else if (trunc && (NMC_FAULT(NMC_FAULT_FTRUNCATE, EFBIG) || ftruncate(fd, 0) != 0))
+        rc = NMC_ESYS;
+    if (rc != NMC_OK) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return rc;
 }
 
 static int make_descr(enum nmc_shm_type type, char *path, int fd, bool writable,
@@ -110,9 +143,10 @@ int nmc_shm_open(const nmc_shm_name *name, int flags, mode_t perm, bool unique,
     char *path = strdup(name->name);
     if (path == NULL)
         return NMC_ENOMEM;
-    int fd = open_name(name->type, path, flags, perm);
-    if (fd < 0) {
-        int st = errno_status();
+    bool file = name->type == NMC_SHM_FILE;
+    int fd = open_name(name->type, path, file ? flags & ~O_TRUNC : flags, perm);
+    int st = fd < 0 ? errno_status() : file ? check_file(fd, (flags & O_TRUNC) != 0) : NMC_OK;
+    if (st != NMC_OK) {
         free(path);
         return st;
     }

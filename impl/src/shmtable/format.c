@@ -25,9 +25,11 @@ static int map_to(nmc_shmtable *t, size_t len)
     void *p;
     if (t->map == NULL) {
         int prot = PROT_READ | (t->d->writable ? PROT_WRITE : 0);
-        p = mmap(NULL, len, prot, MAP_SHARED, t->d->fd, 0);
+        p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ? MAP_FAILED
+                                              : mmap(NULL, len, prot, MAP_SHARED, t->d->fd, 0);
     } else {
-        p = mremap(t->map, t->map_len, len, MREMAP_MAYMOVE);
+        p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ? MAP_FAILED
+                                              : mremap(t->map, t->map_len, len, MREMAP_MAYMOVE);
     }
     if (p == MAP_FAILED)
         return NMC_ESYS;

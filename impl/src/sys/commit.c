@@ -25,7 +25,7 @@ int nmc_sys_commit(int fd, off_t off, off_t len)
         return NMC_EOVERFLOW;
     int err;
     do
-        err = posix_fallocate(fd, off, len);
+        err = NMC_FAULT(NMC_FAULT_FALLOCATE, ENOSPC) ? ENOSPC : posix_fallocate(fd, off, len);
     while (err == EINTR);
     if (err == 0)
         return NMC_OK;

@@ -26,7 +26,9 @@ static int map_checked(void *addr, size_t len, int flags, int fd, off_t pos, boo
         return NMC_EINVAL;
     if (fixed)
         flags |= MAP_FIXED_NOREPLACE;
-    void *p = mmap(addr, len, PROT_READ | PROT_WRITE, flags, fd, pos);
+    void *p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM)
+                  ? MAP_FAILED
+                  : mmap(addr, len, PROT_READ | PROT_WRITE, flags, fd, pos);
     if (p == MAP_FAILED)
         return NMC_ESYS;
     if (fixed && p != addr) {

@@ -73,7 +73,7 @@ int nmc_sys_unique_name(const char *prefix, char *buf, size_t buflen)
  * ftruncate's errno. */
 static int size_new_object(int fd, const char *name, size_t size)
 {
-    if (ftruncate(fd, (off_t)size) == 0)
+    if (!NMC_FAULT(NMC_FAULT_FTRUNCATE, EFBIG) && ftruncate(fd, (off_t)size) == 0)
         return NMC_OK;
     int saved = errno;
     close(fd);
@@ -93,7 +93,8 @@ int nmc_sys_shm_create(const char *prefix, size_t size, int *fd, char *name)
         int st = nmc_sys_unique_name(prefix, name, NMC_SHM_NAME_MAX);
         if (st != NMC_OK)
             return st;
-        int f = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+        int f = NMC_FAULT(NMC_FAULT_SHM_OPEN, EMFILE) ? -1
+                : shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
         if (f < 0) {
             if (errno == EEXIST)
                 continue;
@@ -114,7 +115,7 @@ int nmc_sys_shm_open(const char *name, int *fd)
 {
     if (name == NULL || fd == NULL)
         return NMC_EINVAL;
-    int f = shm_open(name, O_RDWR, 0);
+    int f = NMC_FAULT(NMC_FAULT_SHM_OPEN, EMFILE) ? -1 : shm_open(name, O_RDWR, 0);
     if (f < 0)
         return errno == ENOENT ? NMC_ENOT_FOUND : NMC_ESYS;
     *fd = f;
