@@ -11,17 +11,13 @@ import random
 import subprocess
 import sys
 import tempfile
-import traceback
+
+from checklib import run, test  # noqa: E402  (this directory)
 
 REPORTS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                           os.path.join(os.path.dirname(__file__), ".."))
 GATE = os.path.join(REPORTS, "compare.py")
-TESTS = []
 
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def run_json(times):
@@ -89,19 +85,6 @@ def bad_input_is_status_2():
     assert rc == 2
 
 
-def main():
-    failures = 0
-    for fn in TESTS:
-        try:
-            fn()
-            print(f"PASS {fn.__name__}")
-        except Exception:  # noqa: BLE001 - every failure is reported
-            failures += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-    print(f"Checks: {len(TESTS)}, Failures: {failures}, Errors: 0")
-    return 1 if failures else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

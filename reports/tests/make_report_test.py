@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 import tempfile
-import traceback
+
+from checklib import run, test  # noqa: E402  (this directory)
 
 REPORTS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                           os.path.join(os.path.dirname(__file__), ".."))
@@ -21,12 +22,7 @@ import merge_results  # noqa: E402
 
 FIXTURE = os.path.join(REPORTS, "tests", "fixture_results.json")
 TARGETS = os.path.join(REPORTS, "tests", "fixture_targets.json")
-TESTS = []
 
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def load_fixture():
@@ -250,19 +246,6 @@ def command_line_pipeline_writes_report():
             assert f.read().startswith("# Benchmark report")
 
 
-def main():
-    failures = 0
-    for fn in TESTS:
-        try:
-            fn()
-            print(f"PASS {fn.__name__}")
-        except Exception:  # noqa: BLE001 - every failure is reported, not raised
-            failures += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-    print(f"Checks: {len(TESTS)}, Failures: {failures}, Errors: 0")
-    return 1 if failures else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -13,7 +13,8 @@ import os
 import subprocess
 import sys
 import tempfile
-import traceback
+
+from checklib import run, test  # noqa: E402  (this directory)
 
 REPORTS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                           os.path.join(os.path.dirname(__file__), ".."))
@@ -24,12 +25,7 @@ import plots  # noqa: E402
 FIXTURE = os.path.join(REPORTS, "tests", "fixture_scaling.json")
 PLAIN = os.path.join(REPORTS, "tests", "fixture_results.json")
 PNG = b"\x89PNG\r\n\x1a\n"
-TESTS = []
 
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def load(path=FIXTURE):
@@ -204,19 +200,6 @@ def plots_command_line():
         assert os.path.join(d, "latency.png") in r.stdout.splitlines(), r.stdout
 
 
-def main():
-    failures = 0
-    for fn in TESTS:
-        try:
-            fn()
-            print(f"PASS {fn.__name__}")
-        except Exception:  # noqa: BLE001 - every failure is reported, not raised
-            failures += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-    print(f"Checks: {len(TESTS)}, Failures: {failures}, Errors: 0")
-    return 1 if failures else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -181,17 +181,33 @@ static bool waits_before(const struct nmc_wait_slot *e, int64_t cond_off, uint32
            (int32_t)(LOAD(&e->ticket) - end) < 0;
 }
 
+/* What signal and broadcast start from: the wait set of c (NULL with *st
+ * NMC_OK when nobody waits), the condition's offset from it, and the
+ * ticket of the next waiter (waiters from it on came after the call). */
+static nmc_wait_set *waiters_of(nmc_cond *c, int64_t *cond_off, uint32_t *end, int *st)
+{
+    *st = cond_valid(c) ? NMC_OK : NMC_EINVAL;
+    if (*st != NMC_OK || LOAD(&c->nwaiters) == 0)
+        return NULL;
+    nmc_wait_set *ws = bound_set(c);
+    if (ws == NULL || !nmc_wait_set_valid(ws)) {
+        *st = NMC_ECORRUPT;
+        return NULL;
+    }
+    *cond_off = -LOAD(&c->ws_off);
+    *end = LOAD(&c->next_ticket);
+    return ws;
+}
+
 int nmc_cond_signal(nmc_cond *c)
 {
-    if (!cond_valid(c))
-        return NMC_EINVAL;
-    if (LOAD(&c->nwaiters) == 0)
-        return NMC_OK;
-    nmc_wait_set *ws = bound_set(c);
-    if (ws == NULL || !nmc_wait_set_valid(ws))
-        return NMC_ECORRUPT;
-    int64_t cond_off = -LOAD(&c->ws_off);
-    uint32_t end = LOAD(&c->next_ticket), cap = LOAD(&ws->capacity);
+    int64_t cond_off;
+    uint32_t end;
+    int st;
+    nmc_wait_set *ws = waiters_of(c, &cond_off, &end, &st);
+    if (ws == NULL)
+        return st;
+    uint32_t cap = LOAD(&ws->capacity);
     for (;;) {
         int64_t best = -1;
         uint32_t best_ticket = 0, best_own = 0, own;
@@ -212,15 +228,13 @@ int nmc_cond_signal(nmc_cond *c)
 
 int nmc_cond_broadcast(nmc_cond *c)
 {
-    if (!cond_valid(c))
-        return NMC_EINVAL;
-    if (LOAD(&c->nwaiters) == 0)
-        return NMC_OK;
-    nmc_wait_set *ws = bound_set(c);
-    if (ws == NULL || !nmc_wait_set_valid(ws))
-        return NMC_ECORRUPT;
-    int64_t cond_off = -LOAD(&c->ws_off);
-    uint32_t end = LOAD(&c->next_ticket), cap = LOAD(&ws->capacity), own;
+    int64_t cond_off;
+    uint32_t end, own;
+    int st;
+    nmc_wait_set *ws = waiters_of(c, &cond_off, &end, &st);
+    if (ws == NULL)
+        return st;
+    uint32_t cap = LOAD(&ws->capacity);
     for (uint32_t i = 0; i < cap; i++)
         while (waits_before(&ws->entry[i], cond_off, end, &own) &&
                signal_entry(ws, i, own, cond_off, LOAD(&ws->entry[i].ticket)) == 0)

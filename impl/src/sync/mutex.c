@@ -175,7 +175,8 @@ static int lock_slow(nmc_mutex *m, uint32_t tid, const struct timespec *abs_dead
     return st;
 }
 
-int nmc_mutex_timedlock(nmc_mutex *m, const struct timespec *abs_deadline)
+/* Lock, timed lock and trylock: the fast path, else lock_slow. */
+static inline int lock(nmc_mutex *m, const struct timespec *abs_deadline, bool try)
 {
     if (!mutex_valid(m))
         return NMC_EINVAL;
@@ -185,7 +186,12 @@ int nmc_mutex_timedlock(nmc_mutex *m, const struct timespec *abs_deadline)
         STORE_RELAXED(&m->count, 1u);
         return NMC_OK;
     }
-    return lock_slow(m, tid, abs_deadline, false);
+    return lock_slow(m, tid, abs_deadline, try);
+}
+
+int nmc_mutex_timedlock(nmc_mutex *m, const struct timespec *abs_deadline)
+{
+    return lock(m, abs_deadline, false);
 }
 
 int nmc_mutex_lock(nmc_mutex *m)
@@ -195,15 +201,7 @@ int nmc_mutex_lock(nmc_mutex *m)
 
 int nmc_mutex_trylock(nmc_mutex *m)
 {
-    if (!mutex_valid(m))
-        return NMC_EINVAL;
-    uint32_t tid = nmc_sync_self();
-    uint32_t free_word = 0;
-    if (NMC_LIKELY(CAS(&m->word, &free_word, tid))) {
-        STORE_RELAXED(&m->count, 1u);
-        return NMC_OK;
-    }
-    return lock_slow(m, tid, NULL, true);
+    return lock(m, NULL, true);
 }
 
 /* Slow path of unlock: sleepers to wake, or the mutex to give up. */
