@@ -136,6 +136,12 @@ struct nmc_camlbox {
 struct nmc_camlbox_sender {
     struct camlbox_view v;
     unsigned copy_flags; /* NMC_COPY_ATOM, plus the custom kinds if the ops match */
+    uint32_t cursor;     /* where its next slot search starts: after the slot
+                            it took last, so its sends walk the box in order
+                            (a slot just freed by the receiver is not taken
+                            again at once: its cache line has time to come
+                            back). A hint, accessed relaxed: threads may
+                            share a sender. */
 };
 
 /* ---- layout.c ---- */
