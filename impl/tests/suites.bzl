@@ -14,7 +14,7 @@ def nmc_test_suites(files):
             deps = [":support", "//impl:" + module] +
                    ([":values"] if module in ("value", "mem", "camlbox", "heap") + DS_MODULES else []) +
                    ([":ds_support"] if module in DS_MODULES else []) +
-                   ([":shm_region"] if module == "sync" else []),
+                   ([":shm_region"] if module in ("sync", "camlbox") else []),
             data = native.glob(["data/%s/*.img" % name[len("test_"):]]),
             size = "medium",
         )

@@ -16,6 +16,7 @@
 #include "nmc/mem.h"
 #include "nmc/sys.h"
 #include "nmc_test.h"
+#include "shm_region.h"
 
 extern char **environ;
 
@@ -113,13 +114,6 @@ static pid_t fork_sender(int id, int count)
     return pid;
 }
 
-static void reap_ok(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
-}
-
 /* Receives senders x count messages, checking each and that each arrives
  * once. */
 static void receive_all(nmc_camlbox *box, int senders, int count)
@@ -168,7 +162,7 @@ START_TEST(many_senders_every_message_checked)
         pid[i] = fork_sender(i, COUNT);
     receive_all(box, SENDERS, COUNT);
     for (int i = 0; i < SENDERS; i++)
-        reap_ok(pid[i]);
+        test_reap_ok(pid[i]);
     finish(box);
 }
 END_TEST
@@ -183,7 +177,7 @@ START_TEST(unrelated_sender_programs)
         pid[i] = i == 0 ? fork_sender(i, COUNT) : spawn_program(i, COUNT);
     receive_all(box, SENDERS, COUNT);
     for (int i = 0; i < SENDERS; i++)
-        reap_ok(pid[i]);
+        test_reap_ok(pid[i]);
     finish(box);
 }
 END_TEST
@@ -208,8 +202,8 @@ START_TEST(full_box_blocks_senders_and_releases_them)
     ck_assert_int_eq(waitpid(a, &st, WNOHANG), 0); /* both still blocked */
     ck_assert_int_eq(waitpid(b, &st, WNOHANG), 0);
     receive_all(box, 2, COUNT);
-    reap_ok(a);
-    reap_ok(b);
+    test_reap_ok(a);
+    test_reap_ok(b);
     finish(box);
 }
 END_TEST
@@ -255,13 +249,6 @@ static pid_t kill_mid_send(nmc_camlbox *box)
     return pid;
 }
 
-static void reap_killed(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-}
-
 START_TEST(sender_killed_mid_send_is_reclaimed)
 {
     nmc_camlbox *box;
@@ -272,7 +259,7 @@ START_TEST(sender_killed_mid_send_is_reclaimed)
 
     /* Explicitly, by the receiver. */
     pid_t pid = kill_mid_send(box);
-    reap_killed(pid);
+    test_reap_killed(pid);
     ck_assert_ok(nmc_camlbox_reclaim(box, &freed));
     ck_assert_uint_eq(freed, 1);
     ck_assert_ok(nmc_camlbox_bmessages(box, &msgs));
@@ -284,7 +271,7 @@ START_TEST(sender_killed_mid_send_is_reclaimed)
     struct timespec d;
     nmc_deadline_in(5.0, &d);
     ck_assert_ok(nmc_camlbox_timedsend(s, nmc_val_long(7), NMC_CAMLBOX_ANY_SLOT, &d, &slot));
-    reap_killed(pid);
+    test_reap_killed(pid);
     nmc_value v;
     ck_assert_ok(nmc_camlbox_get(box, slot, &v));
     ck_assert_uint_eq(v, nmc_val_long(7));
@@ -305,7 +292,7 @@ START_TEST(dead_receiver_is_detected)
         nmc_camlbox *box;
         _exit(nmc_camlbox_create(box_name, 1, 64, &box) == NMC_OK ? 0 : 90);
     }
-    reap_ok(pid);
+    test_reap_ok(pid);
     ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
     ck_assert_ok(nmc_camlbox_send(s, nmc_val_long(1), NMC_CAMLBOX_ANY_SLOT, NULL));
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -345,7 +332,7 @@ START_TEST(closed_box_releases_blocked_sender)
     ck_assert_uint_eq(n, 1);
     usleep(20000); /* let the child block */
     ck_assert_ok(nmc_camlbox_close(box));
-    reap_ok(pid);
+    test_reap_ok(pid);
     ck_assert_ok(nmc_camlbox_unlink(box_name));
 }
 END_TEST
@@ -367,7 +354,7 @@ START_TEST(wake_from_another_process)
     size_t n = 9;
     ck_assert_ok(nmc_camlbox_wait(box, slots, 1, &n));
     ck_assert_uint_eq(n, 0);
-    reap_ok(pid);
+    test_reap_ok(pid);
     finish(box);
 }
 END_TEST

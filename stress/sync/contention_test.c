@@ -83,7 +83,7 @@ struct shared {
 /* The wait set follows the shared structure. */
 enum { SET_OFF = (sizeof(struct shared) + 63) & ~(size_t)63 };
 
-static struct region R;
+static struct shm_region R;
 
 static nmc_wait_set *set_of(void *base)
 {
@@ -93,20 +93,20 @@ static nmc_wait_set *set_of(void *base)
 static void setup(void)
 {
     size_t size = SET_OFF + nmc_wait_set_size(MAX_PROCS);
-    region_create(&R, (size + 4095) & ~(size_t)4095);
+    shm_region_create(&R, (size + 4095) & ~(size_t)4095);
 }
 
 static void teardown(void)
 {
-    region_destroy(&R);
+    shm_region_destroy(&R);
 }
 
 /* The region zeroed for a new case (an earlier one left its objects
  * destroyed, which may mean filled with a poison pattern). */
 static struct shared *fresh_region(void)
 {
-    memset(R.base, 0, R.size);
-    return R.base;
+    memset(R.first, 0, R.size);
+    return R.first;
 }
 
 static int nprocs(void)
@@ -468,7 +468,7 @@ static void run_ring(struct shared *s, const struct ring_ops *ops, const char *n
 {
     int n = nprocs();
     s->nproducers = s->producers_left = (uint32_t)n / 2;
-    ck_assert_ok(nmc_wait_set_init(set_of(R.base), MAX_PROCS));
+    ck_assert_ok(nmc_wait_set_init(set_of(R.first), MAX_PROCS));
     ring_ops = ops;
     run_workers(s, ring_worker, n);
     int np = (int)s->nproducers;
@@ -476,8 +476,8 @@ static void run_ring(struct shared *s, const struct ring_ops *ops, const char *n
     ck_assert_uint_gt(items, 0);
     ck_assert_uint_eq(total(s, np, n - np, false), items);
     ck_assert_uint_eq(total(s, np, n - np, true), total(s, 0, np, true));
-    ck_assert_ok(nmc_wait_set_check(set_of(R.base)));
-    ck_assert_ok(nmc_wait_set_destroy(set_of(R.base)));
+    ck_assert_ok(nmc_wait_set_check(set_of(R.first)));
+    ck_assert_ok(nmc_wait_set_destroy(set_of(R.first)));
     printf("stress sync contention %s: producers=%d consumers=%d seconds=%.2f items=%llu "
            "timeouts=0 sums=equal\n",
            name, np, n - np, share_seconds(), (unsigned long long)items);

@@ -59,7 +59,7 @@ struct shared {
     uint64_t a, b;        /* equal whenever m is consistent and free   */
 };
 
-static struct region R;
+static struct shm_region R;
 
 static struct shared *shared_of(void *base)
 {
@@ -73,12 +73,12 @@ static nmc_wait_set *set_of(void *base)
 
 static void setup(void)
 {
-    region_create(&R, REGION);
+    shm_region_create(&R, REGION);
 }
 
 static void teardown(void)
 {
-    region_destroy(&R);
+    shm_region_destroy(&R);
 }
 
 static struct timespec deadline_in(double seconds)
@@ -143,7 +143,7 @@ static int survivor(void *base, int unused)
 static void dead_mutex_round(void *ctx)
 {
     int kind = *(int *)ctx;
-    struct shared *s = shared_of(R.base);
+    struct shared *s = shared_of(R.first);
     pid_t victim, surv[SURVIVORS];
     ck_assert_ok(nmc_mutex_init(&s->m, kind));
     s->a = s->b = 0;
@@ -214,11 +214,11 @@ static int cond_live(void *base, int id)
 
 static void dead_cond_round(void *ctx)
 {
-    struct shared *s = shared_of(R.base);
+    struct shared *s = shared_of(R.first);
     pid_t pid[WAITERS];
     ck_assert_ok(nmc_mutex_init(&s->m, NMC_MUTEX_ERRORCHECK));
     ck_assert_ok(nmc_cond_init(&s->c));
-    ck_assert_ok(nmc_wait_set_init(set_of(R.base), SET_CAP));
+    ck_assert_ok(nmc_wait_set_init(set_of(R.first), SET_CAP));
     s->tokens = s->nwoken = 0;
     /* Even ids are victims. Each queues before the next starts (tickets in
      * id order), and a victim is followed by a live waiter, which could
@@ -250,9 +250,9 @@ static void dead_cond_round(void *ctx)
     ck_assert_int_eq(failed, 0);
     ck_assert_uint_eq(s->c.nwaiters, 0);
     ck_assert_ok(nmc_cond_check(&s->c));
-    ck_assert_ok(nmc_wait_set_check(set_of(R.base)));
+    ck_assert_ok(nmc_wait_set_check(set_of(R.first)));
     ck_assert_ok(nmc_cond_destroy(&s->c));
-    ck_assert_ok(nmc_wait_set_destroy(set_of(R.base)));
+    ck_assert_ok(nmc_wait_set_destroy(set_of(R.first)));
     ck_assert_ok(nmc_mutex_destroy(&s->m));
 }
 
@@ -297,7 +297,7 @@ static int sem_waiter(void *base, int n)
 
 static void dead_sem_round(void *ctx)
 {
-    struct shared *s = shared_of(R.base);
+    struct shared *s = shared_of(R.first);
     ck_assert_ok(nmc_sem_init(&s->sem, 0));
     pid_t waiter = spawn_child(&R, sem_waiter, POSTS, CHILD_LIMIT);
     ck_assert(poll_until(&s->sem.q.nqueued, 1, LIMIT)); /* asleep before any post */

@@ -22,34 +22,14 @@ bool poll_until(const uint32_t *word, uint32_t value, double limit)
     return true;
 }
 
-void region_create(struct region *r, size_t size)
-{
-    r->size = size;
-    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), size, &r->fd, r->name));
-    ck_assert_ok(nmc_sys_map(r->fd, size, 0, NULL, false, &r->base));
-}
-
-void region_destroy(struct region *r)
-{
-    nmc_sys_unmap(r->base, r->size);
-    close(r->fd);
-    nmc_sys_shm_unlink(r->name);
-}
-
-pid_t spawn_child(const struct region *r, int (*fn)(void *base, int arg), int arg,
+pid_t spawn_child(const struct shm_region *r, int (*fn)(void *base, int arg), int arg,
                   unsigned limit)
 {
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        int fd;
-        void *base;
         alarm(limit);
-        if (nmc_sys_shm_open(r->name, &fd) != NMC_OK ||
-            nmc_sys_map(fd, r->size, 0, NULL, false, &base) != NMC_OK)
-            _exit(90);
-        close(fd);
-        _exit(fn(base, arg));
+        _exit(fn(shm_region_child_map(r), arg));
     }
     return pid;
 }

@@ -11,26 +11,18 @@
 #include <sys/types.h>
 
 #include "nmc/sys.h"
+#include "shm_region.h"
 #include "stress.h"
 
 /* Polls (every ms, up to limit seconds) until *word >= value. */
 bool poll_until(const uint32_t *word, uint32_t value, double limit);
 
-struct region {
-    int fd;
-    size_t size;
-    void *base; /* the parent's mapping */
-    char name[NMC_SHM_NAME_MAX];
-};
-
-/* Creates a zeroed region named after nmc_test_prefix() and maps it. */
-void region_create(struct region *r, size_t size);
-/* Unmaps and unlinks it. */
-void region_destroy(struct region *r);
+/* The region is a struct shm_region (impl/tests/support/shm_region.h):
+ * shm_region_create / shm_region_destroy; the parent uses r->first. */
 
 /* Forks a child that maps r afresh and exits with fn(its mapping, arg);
  * SIGALRM ends it after limit seconds. */
-pid_t spawn_child(const struct region *r, int (*fn)(void *base, int arg), int arg,
+pid_t spawn_child(const struct shm_region *r, int (*fn)(void *base, int arg), int arg,
                   unsigned limit);
 /* Reaps pid: true if it exited 0 (or, with killed, died of SIGKILL);
  * otherwise prints what and the status. */
