@@ -34,7 +34,6 @@
 static char dir[256];
 static struct nmc_startup_options opt;
 static nmc_res_id scenario_fork, scenario_join, echo_fork, echo_join, crash_fork, crash_join;
-static nmc_res_id shared_id; /* a resource a scenario works on */
 
 /* ---- bodies ---------------------------------------------------------------- */
 

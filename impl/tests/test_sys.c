@@ -532,6 +532,21 @@ START_TEST(deadlines)
 }
 END_TEST
 
+START_TEST(earlier_deadline)
+{
+    struct timespec soon, late, out;
+    nmc_deadline_in(0.5, &soon);
+    nmc_deadline_in(60, &late);
+    ck_assert(!nmc_deadline_earlier(&soon, 10, &out)); /* the given one is earlier */
+    ck_assert(out.tv_sec == soon.tv_sec && out.tv_nsec == soon.tv_nsec);
+    ck_assert(nmc_deadline_earlier(&late, 10, &out)); /* now + 10 s is earlier */
+    ck_assert_int_lt(out.tv_sec, late.tv_sec);
+    ck_assert(!nmc_deadline_passed(&out));
+    ck_assert(nmc_deadline_earlier(NULL, 10, &out)); /* no deadline: the period */
+    ck_assert_double_ge(elapsed_s(&soon, &out), 9.0);
+}
+END_TEST
+
 Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("sys");
@@ -555,6 +570,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, futex_wait_times_out);
     tcase_add_test(tc, futex_wakes_across_fork);
     tcase_add_test(tc, deadlines);
+    tcase_add_test(tc, earlier_deadline);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -72,6 +72,10 @@ int nmc_futex_wake(uint32_t *word, int n);
 void nmc_deadline_in(double seconds, struct timespec *out);
 /* True once the deadline has passed. */
 bool nmc_deadline_passed(const struct timespec *deadline);
+/* *out = the earlier of abs_deadline (NULL: none) and now + seconds; true
+ * when now + seconds is the earlier one (a periodic check comes first). */
+bool nmc_deadline_earlier(const struct timespec *abs_deadline, double seconds,
+                          struct timespec *out);
 
 /* ---- fault injection (builds with NMC_FAULTS only: --config=faults) -----
  *

@@ -194,8 +194,5 @@ uint32_t camlbox_waitq_prepare(struct camlbox_waitq *q);
 int camlbox_waitq_sleep(struct camlbox_waitq *q, uint32_t seq, const struct timespec *deadline);
 /* Wakes the sleepers if one announced itself. */
 void camlbox_waitq_notify(struct camlbox_waitq *q);
-/* The earlier of abs_deadline (NULL: none) and the next liveness poll;
- * returns true when the poll comes first. */
-bool camlbox_next_wake(const struct timespec *abs_deadline, struct timespec *out);
 
 #endif

@@ -102,7 +102,7 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
         if (poll_once(box, slots, max, n))
             return NMC_OK;
         struct timespec wake;
-        bool poll_first = camlbox_next_wake(abs_deadline, &wake);
+        bool poll_first = nmc_deadline_earlier(abs_deadline, NMC_SYNC_POLL_MS / 1000.0, &wake);
         if (camlbox_waitq_sleep(&h->rx, seq, &wake) != NMC_ETIMEDOUT)
             continue;
         if (!poll_first)

@@ -101,7 +101,7 @@ static int claim_slow(struct camlbox_view *v, uint32_t tid, uint32_t prefer, uin
         if ((got = claim_any(v, tid, prefer, cursor)) >= 0 || (got = claim_by_state(v, tid)) >= 0)
             break;
         struct timespec wake;
-        bool poll_first = camlbox_next_wake(abs_deadline, &wake);
+        bool poll_first = nmc_deadline_earlier(abs_deadline, NMC_SYNC_POLL_MS / 1000.0, &wake);
         poll = camlbox_waitq_sleep(&v->hdr->tx, seq, &wake) == NMC_ETIMEDOUT;
         if (poll && !poll_first && (got = claim_by_state(v, tid)) < 0)
             return NMC_ETIMEDOUT;

@@ -32,15 +32,3 @@ void camlbox_waitq_notify(struct camlbox_waitq *q)
         nmc_futex_wake(&q->seq, INT32_MAX);
     }
 }
-
-bool camlbox_next_wake(const struct timespec *abs_deadline, struct timespec *out)
-{
-    nmc_deadline_in(NMC_SYNC_POLL_MS / 1000.0, out);
-    if (abs_deadline != NULL &&
-        (abs_deadline->tv_sec < out->tv_sec ||
-         (abs_deadline->tv_sec == out->tv_sec && abs_deadline->tv_nsec <= out->tv_nsec))) {
-        *out = *abs_deadline;
-        return false;
-    }
-    return true;
-}

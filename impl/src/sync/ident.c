@@ -77,17 +77,6 @@ bool nmc_sync_alive(uint32_t tid)
     return state != 'Z' && state != 'X' && state != 'x';
 }
 
-bool nmc_sync_next_wake(const struct timespec *abs_deadline, int poll_ms, struct timespec *out)
-{
-    nmc_deadline_in(poll_ms / 1000.0, out);
-    if (abs_deadline != NULL &&
-        (abs_deadline->tv_sec < out->tv_sec ||
-         (abs_deadline->tv_sec == out->tv_sec && abs_deadline->tv_nsec <= out->tv_nsec))) {
-        *out = *abs_deadline;
-        return false;
-    }
-    return true;
-}
 
 void nmc_sync_poison(void *obj, size_t size, uint32_t *magic)
 {

@@ -110,10 +110,6 @@ static inline uint32_t nmc_sync_self(void)
  * true, so a live owner is never robbed. */
 bool nmc_sync_alive(uint32_t tid);
 
-/* *out = the earlier of abs_deadline (NULL = none) and now + poll_ms; returns
- * true when the poll time is the earlier one. */
-bool nmc_sync_next_wake(const struct timespec *abs_deadline, int poll_ms, struct timespec *out);
-
 /* ---- sleeper queue (queue.c) ---- */
 
 /* Claims a free slot for tid, giving it the next ticket, in state WAITING.

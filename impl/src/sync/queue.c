@@ -149,7 +149,7 @@ int nmc_sync_queue_wait_overflow(struct nmc_sync_queue *q, const struct timespec
     uint32_t seq = LOAD(&q->overflow);
     int st = NMC_OK;
     if (LOAD(&q->nqueued) >= NMC_SYNC_SLOTS) {
-        bool poll = nmc_sync_next_wake(abs_deadline, NMC_SYNC_POLL_MS, &wake);
+        bool poll = nmc_deadline_earlier(abs_deadline, NMC_SYNC_POLL_MS / 1000.0, &wake);
         st = nmc_futex_wait(&q->overflow, seq, &wake);
         if (st == NMC_ETIMEDOUT && poll)
             st = NMC_OK;
@@ -164,7 +164,7 @@ int nmc_sync_queue_sleep(struct nmc_sync_queue *q, int i, uint32_t seq,
                          const struct timespec *abs_deadline)
 {
     struct timespec wake;
-    bool poll = nmc_sync_next_wake(abs_deadline, NMC_SYNC_POLL_MS, &wake);
+    bool poll = nmc_deadline_earlier(abs_deadline, NMC_SYNC_POLL_MS / 1000.0, &wake);
     int st = nmc_futex_wait(&q->slot[i].futex, seq, &wake);
     if (st != NMC_ETIMEDOUT)
         return NMC_OK; /* woken, value changed, EINTR, or a futex error: re-check */

@@ -84,3 +84,16 @@ bool nmc_deadline_passed(const struct timespec *deadline)
     return now.tv_sec > deadline->tv_sec ||
            (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
+
+bool nmc_deadline_earlier(const struct timespec *abs_deadline, double seconds,
+                          struct timespec *out)
+{
+    nmc_deadline_in(seconds, out);
+    if (abs_deadline != NULL &&
+        (abs_deadline->tv_sec < out->tv_sec ||
+         (abs_deadline->tv_sec == out->tv_sec && abs_deadline->tv_nsec <= out->tv_nsec))) {
+        *out = *abs_deadline;
+        return false;
+    }
+    return true;
+}
