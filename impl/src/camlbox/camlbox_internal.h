@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "atomics.h"
 #include "nmc/camlbox.h"
 #include "nmc/mem.h"
 #include "nmc/status.h"
@@ -49,26 +50,6 @@
 /* Yields of a sender facing a full box before it sleeps. */
 #define CAMLBOX_YIELDS 16
 
-#define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
-#define LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
-#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define CAS(p, expp, v)                                                        \
-    __atomic_compare_exchange_n((p), (expp), (v), false, __ATOMIC_SEQ_CST,     \
-                                __ATOMIC_SEQ_CST)
-#define EXCHANGE(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
-#define FETCH_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
-#define FETCH_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
-#define FETCH_AND(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
-
-#if defined(__x86_64__) || defined(__i386__)
-#define camlbox_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define camlbox_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define camlbox_relax() ((void)0)
-#endif
 
 /* Slot states: low two bits, the owner's tid above them when RESERVED. */
 enum { SLOT_FREE = 0, SLOT_READY = 1, SLOT_RESERVED = 2 };

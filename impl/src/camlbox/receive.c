@@ -93,7 +93,7 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
      * from a sender that is about to set a bit in it. */
     for (unsigned spun = 0, delay = 1; spun < CAMLBOX_SPIN; spun += delay, delay += delay < 64) {
         for (unsigned k = 0; k < delay; k++)
-            camlbox_relax();
+            nmc_cpu_relax();
         if (poll_once(box, slots, max, n))
             return NMC_OK;
     }

@@ -86,7 +86,7 @@ static int claim_slow(struct camlbox_view *v, uint32_t tid, uint32_t prefer, uin
      * only delay it). */
     int64_t got = -1;
     for (int spin = 0; spin < CAMLBOX_SPIN / 16 && got < 0; spin++) {
-        camlbox_relax();
+        nmc_cpu_relax();
         got = claim_any(v, tid, prefer, cursor);
     }
     for (int spin = 0; spin < CAMLBOX_YIELDS && got < 0; spin++) {

@@ -84,7 +84,7 @@ static int sleep_on_entry(struct nmc_wait_slot *e, uint32_t tid, uint32_t seq,
     bool seen = false;
     for (uint32_t spin = 0, n = nmc_sync_spins(); spin < n && !seen; spin++) {
         seen = OWN_STATE(LOAD_RELAXED(&e->own)) == ENTRY_SIGNALLED;
-        nmc_sync_relax();
+        nmc_cpu_relax();
     }
     nmc_sync_spun(seen);
     for (;;) {
@@ -163,7 +163,7 @@ static int signal_entry(nmc_wait_set *ws, uint32_t i, uint32_t own, int64_t cond
     for (int spin = 0; spin < NMC_WAKE_SPIN; spin++) {
         if (LOAD_RELAXED(&e->own) != signalled)
             return 1;
-        nmc_sync_relax();
+        nmc_cpu_relax();
     }
     if (nmc_sync_alive(OWN_TID(own)))
         return 1;

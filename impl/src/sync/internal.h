@@ -14,17 +14,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "atomics.h"
 #include "nmc/status.h"
 #include "nmc/sync.h"
 #include "nmc/sys.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#define nmc_sync_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define nmc_sync_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define nmc_sync_relax() ((void)0)
-#endif
 
 #define NMC_LIKELY(x) __builtin_expect(!!(x), 1)
 
@@ -69,17 +62,6 @@ static inline void nmc_sync_spun(bool saw_event)
     nmc_sync_spin_budget = saw_event ? NMC_WAKE_SPIN
                                      : (b / 2 < NMC_WAKE_SPIN_MIN ? NMC_WAKE_SPIN_MIN : b / 2);
 }
-
-#define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
-#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
-#define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
-#define CAS(p, expp, v)                                                        \
-    __atomic_compare_exchange_n((p), (expp), (v), false, __ATOMIC_SEQ_CST,     \
-                                __ATOMIC_SEQ_CST)
-#define FETCH_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
-#define FETCH_SUB(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_SEQ_CST)
-#define EXCHANGE(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 
 /* A slot's or entry's `own` word: tid << 2 | state. */
 #define OWN(tid, state) ((uint32_t)(tid) << 2 | (uint32_t)(state))

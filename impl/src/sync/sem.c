@@ -59,7 +59,7 @@ int nmc_sem_post(nmc_sem *s)
 static int sem_wait_slow(nmc_sem *s, const struct timespec *abs_deadline)
 {
     for (uint32_t spin = 0, n = nmc_sync_spins(); spin < n; spin++) {
-        nmc_sync_relax();
+        nmc_cpu_relax();
         if (sem_take(s)) {
             nmc_sync_spun(true);
             return NMC_OK;
