@@ -311,7 +311,7 @@ static void child_hold_mutex(int unused)
     if (timedlock(&s->m, LIMIT) != NMC_OK)
         _exit(1);
     raise_flag(s, 1);
-    if (!test_poll_until(&s->flag, 2))
+    if (!test_poll_until(&s->flag, 2, 3.0))
         _exit(2);
     _exit(nmc_mutex_unlock(&s->m) == NMC_OK ? 0 : 3);
 }

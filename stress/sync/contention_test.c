@@ -158,7 +158,7 @@ static int worker_main(void *base, int id)
     struct shared *s = base;
     int st = case_worker(base, id);
     __atomic_fetch_add(&s->finished, 1, __ATOMIC_SEQ_CST);
-    poll_until(&s->released, 1, LIMIT);
+    test_poll_until(&s->released, 1, LIMIT);
     return st;
 }
 
@@ -174,7 +174,7 @@ static void run_workers(struct shared *s, int (*worker)(void *base, int id), int
     case_worker = worker;
     for (int i = 0; i < n; i++)
         pid[i] = spawn_child(&R, worker_main, i, (unsigned)share_seconds() + CHILD_SLACK);
-    bool idle = poll_until(&s->finished, (uint32_t)n, share_seconds() + 2 * LIMIT);
+    bool idle = test_poll_until(&s->finished, (uint32_t)n, share_seconds() + 2 * LIMIT);
     uint32_t leaked = slots_taken(s);
     __atomic_store_n(&s->released, 1, __ATOMIC_SEQ_CST);
     int failed = 0;

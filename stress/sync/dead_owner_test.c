@@ -149,10 +149,10 @@ static void dead_mutex_round(void *ctx)
     s->a = s->b = 0;
     s->ready = s->nowner_dead = 0;
     victim = spawn_child(&R, victim_hold, kind == NMC_MUTEX_RECURSIVE ? 3 : 1, CHILD_LIMIT);
-    ck_assert(poll_until(&s->ready, 1, LIMIT));
+    ck_assert(test_poll_until(&s->ready, 1, LIMIT));
     for (int i = 0; i < SURVIVORS; i++)
         surv[i] = spawn_child(&R, survivor, i, CHILD_LIMIT);
-    ck_assert_msg(poll_until(&s->m.q.nqueued, SURVIVORS, LIMIT), "survivors not asleep");
+    ck_assert_msg(test_poll_until(&s->m.q.nqueued, SURVIVORS, LIMIT), "survivors not asleep");
     publish_double(&s->killed_at, now_s());
     kill(victim, SIGKILL);
     int failed = !reap_child(victim, true, "victim");
@@ -225,7 +225,7 @@ static void dead_cond_round(void *ctx)
      * only lock m once the victim released it inside its wait. */
     for (int i = 0; i < WAITERS; i++) {
         pid[i] = spawn_child(&R, i % 2 ? cond_live : cond_victim, i, CHILD_LIMIT);
-        ck_assert(poll_until(&s->c.nwaiters, (uint32_t)i + 1, LIMIT));
+        ck_assert(test_poll_until(&s->c.nwaiters, (uint32_t)i + 1, LIMIT));
     }
     int failed = 0;
     kill(pid[0], SIGKILL);
@@ -240,7 +240,7 @@ static void dead_cond_round(void *ctx)
         publish_double(&s->signalled_at, now_s());
         ck_assert_ok(nmc_cond_signal(&s->c));
         ck_assert_ok(nmc_mutex_unlock(&s->m));
-        ck_assert_msg(poll_until(&s->nwoken, k + 1, 1.0), "signal %u reached nobody", k);
+        ck_assert_msg(test_poll_until(&s->nwoken, k + 1, 1.0), "signal %u reached nobody", k);
     }
     ck_assert_uint_eq(s->order[0], 1);
     ck_assert_uint_eq(s->order[1], 3);
@@ -300,7 +300,7 @@ static void dead_sem_round(void *ctx)
     struct shared *s = shared_of(R.first);
     ck_assert_ok(nmc_sem_init(&s->sem, 0));
     pid_t waiter = spawn_child(&R, sem_waiter, POSTS, CHILD_LIMIT);
-    ck_assert(poll_until(&s->sem.q.nqueued, 1, LIMIT)); /* asleep before any post */
+    ck_assert(test_poll_until(&s->sem.q.nqueued, 1, LIMIT)); /* asleep before any post */
     pid_t poster = spawn_child(&R, sem_poster, POSTS, CHILD_LIMIT);
     int failed = !reap_child(poster, true, "poster");
     failed += !reap_child(waiter, false, "sem waiter");

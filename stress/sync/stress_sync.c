@@ -11,17 +11,6 @@
 
 #include "nmc_test.h"
 
-bool poll_until(const uint32_t *word, uint32_t value, double limit)
-{
-    double end = now_s() + limit;
-    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) < value) {
-        if (now_s() > end)
-            return false;
-        usleep(1000);
-    }
-    return true;
-}
-
 pid_t spawn_child(const struct shm_region *r, int (*fn)(void *base, int arg), int arg,
                   unsigned limit)
 {

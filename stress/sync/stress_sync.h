@@ -14,8 +14,6 @@
 #include "shm_region.h"
 #include "stress.h"
 
-/* Polls (every ms, up to limit seconds) until *word >= value. */
-bool poll_until(const uint32_t *word, uint32_t value, double limit);
 
 /* The region is a struct shm_region (impl/tests/support/shm_region.h):
  * shm_region_create / shm_region_destroy; the parent uses r->first. */

@@ -60,16 +60,21 @@ void test_reap_killed(pid_t pid)
     ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 }
 
-bool test_poll_until(const uint32_t *word, uint32_t value)
+bool test_poll_until(const uint32_t *word, uint32_t value, double limit)
 {
-    for (int i = 0; i < 3000 && __atomic_load_n(word, __ATOMIC_SEQ_CST) < value; i++)
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) < value) {
+        if (test_elapsed_since(&t0) > limit)
+            return false;
         usleep(1000);
-    return __atomic_load_n(word, __ATOMIC_SEQ_CST) >= value;
+    }
+    return true;
 }
 
 void test_await(const uint32_t *word, uint32_t value)
 {
-    ck_assert_uint_ge(test_poll_until(word, value) ? value : __atomic_load_n(word, __ATOMIC_SEQ_CST),
+    ck_assert_uint_ge(test_poll_until(word, value, 3.0) ? value : __atomic_load_n(word, __ATOMIC_SEQ_CST),
                       value);
 }
 

@@ -35,9 +35,10 @@ pid_t test_spawn(void (*fn)(int), int arg);
 /* Reaps pid, which must have exited 0 / died of SIGKILL. */
 void test_reap_ok(pid_t pid);
 void test_reap_killed(pid_t pid);
-/* Polls (every ms, up to 3 s) until *word >= value; whether it got there. */
-bool test_poll_until(const uint32_t *word, uint32_t value);
-/* test_poll_until, as an assertion. */
+/* Polls (every ms, up to limit seconds) until *word >= value; whether it
+ * got there. */
+bool test_poll_until(const uint32_t *word, uint32_t value, double limit);
+/* test_poll_until with a limit of 3 s, as an assertion. */
 void test_await(const uint32_t *word, uint32_t value);
 /* Seconds since t0 (CLOCK_MONOTONIC). */
 double test_elapsed_since(const struct timespec *t0);
