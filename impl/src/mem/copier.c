@@ -354,12 +354,51 @@ static int check_args(nmc_memory m, size_t off, nmc_value v, const struct nmc_co
     return NMC_OK;
 }
 
+bool copier_leaf_root(nmc_value v)
+{
+    if (!nmc_is_block(v) || v == 0 || (v & (NMC_WORD_SIZE - 1)) != 0)
+        return false;
+    nmc_header hd = nmc_hd_val(v);
+    unsigned tag = nmc_hd_tag(hd);
+    return nmc_hd_wosize(hd) > 0 &&
+           (tag == NMC_TAG_STRING || tag == NMC_TAG_DOUBLE || tag == NMC_TAG_DOUBLE_ARRAY);
+}
+
+/* A leaf root's copy: its block alone, as copy_raw would place it, without
+ * the visited table or the queue (nothing can be reached twice). */
+static int copy_leaf(struct copy_job *j, nmc_value v)
+{
+    nmc_header hd = nmc_hd_val(v);
+    size_t bytes = (nmc_hd_wosize(hd) + 1) * NMC_WORD_SIZE;
+    if (bytes > j->limit - j->pos)
+        return NMC_EOUT_OF_SPACE;
+    if (!j->simulate) {
+        memcpy(j->base + j->pos, nmc_hp_val(v), bytes);
+        *(nmc_header *)(j->base + j->pos) = nmc_hd_with_color(hd, NMC_COLOR_WHITE);
+    }
+    j->pos += bytes;
+    return NMC_OK;
+}
+
+/* Any other root: breadth first through the visited table and the queue. */
+static int copy_graph(struct copy_job *j, nmc_value v)
+{
+    nmc_copier *c = j->c;
+    nmc_value root;
+    copier_begin(c);
+    int st = copy_block(j, v, copier_hash(c, v), true, &root);
+    while (st == NMC_OK && c->head != c->tail) {
+        struct copier_item it = c->queue[c->head++ & c->queue_mask];
+        st = copy_fields(j, &it);
+    }
+    copier_end(c);
+    return st;
+}
+
 int copier_run(nmc_copier *c, nmc_memory m, size_t off, nmc_value v,
                const struct nmc_copy_options *opt, int managed_ba, size_t *voffset,
                size_t *bytelen)
 {
-    if (c == NULL)
-        return NMC_EINVAL;
     int st = check_args(m, off, v, opt, voffset, bytelen);
     if (st != NMC_OK)
         return st;
@@ -377,14 +416,14 @@ int copier_run(nmc_copier *c, nmc_memory m, size_t off, nmc_value v,
     if (j.pos > j.limit)
         return NMC_EOUT_OF_SPACE;
 
-    copier_begin(c);
-    nmc_value root;
-    st = copy_block(&j, v, copier_hash(c, v), true, &root);
-    while (st == NMC_OK && c->head != c->tail) {
-        struct copier_item it = c->queue[c->head++ & c->queue_mask];
-        st = copy_fields(&j, &it);
+    if (copier_leaf_root(v)) {
+        st = copy_leaf(&j, v);
+    } else if (c != NULL) {
+        st = copy_graph(&j, v);
+    } else if ((st = copier_cache_take(&j.c)) == NMC_OK) {
+        st = copy_graph(&j, v);
+        copier_cache_put(j.c);
     }
-    copier_end(c);
     if (st != NMC_OK)
         return st;
     *voffset = off + NMC_WORD_SIZE;
@@ -395,17 +434,11 @@ int copier_run(nmc_copier *c, nmc_memory m, size_t off, nmc_value v,
 int nmc_copier_init_value(nmc_copier *c, nmc_memory m, size_t off, nmc_value v,
                           const struct nmc_copy_options *opt, size_t *voffset, size_t *bytelen)
 {
-    return copier_run(c, m, off, v, opt, 0, voffset, bytelen);
+    return c == NULL ? NMC_EINVAL : copier_run(c, m, off, v, opt, 0, voffset, bytelen);
 }
 
 int nmc_init_value(nmc_memory m, size_t off, nmc_value v, const struct nmc_copy_options *opt,
                    size_t *voffset, size_t *bytelen)
 {
-    nmc_copier *c;
-    int st = copier_cache_take(&c);
-    if (st != NMC_OK)
-        return st;
-    st = copier_run(c, m, off, v, opt, 0, voffset, bytelen);
-    copier_cache_put(c);
-    return st;
+    return copier_run(NULL, m, off, v, opt, 0, voffset, bytelen);
 }

@@ -126,9 +126,14 @@ const struct nmc_custom_ops *copier_target_ops(const struct nmc_copy_options *op
  * extents, no overflow. NMC_OK or NMC_EINVAL. ba must hold num_dims dims. */
 int copier_ba_data_bytes(const struct nmc_bigarray *ba, size_t *bytes);
 
+/* A root without pointers (a string, float or float array, not empty): its
+ * copy is its block alone and needs no copier. */
+bool copier_leaf_root(nmc_value v);
+
 /* Copies v into m at off as nmc_copier_init_value; managed_ba stores
  * NMC_BA_MANAGED instead of NMC_BA_EXTERNAL in copied bigarrays (for
- * nmc_copy_value, whose copy owns its data). */
+ * nmc_copy_value, whose copy owns its data). c may be NULL: the thread's
+ * cached copier is then taken if v is not a leaf root. */
 int copier_run(nmc_copier *c, nmc_memory m, size_t off, nmc_value v,
                const struct nmc_copy_options *opt, int managed_ba, size_t *voffset,
                size_t *bytelen);

@@ -43,6 +43,8 @@ int nmc_copy_value(nmc_arena *arena, unsigned flags, nmc_value v, nmc_value *out
     struct nmc_copy_options opt = {.flags = flags | NMC_COPY_SIMULATE};
     if (!(flags & NMC_COPY_ATOM))
         opt.flags |= NMC_KEEP_ATOM;
+    if (copier_leaf_root(v))
+        return copy_into_arena(NULL, arena, &opt, v, out);
     nmc_copier *c;
     int st = copier_cache_take(&c);
     if (st != NMC_OK)
