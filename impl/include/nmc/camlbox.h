@@ -12,18 +12,22 @@
  * (and, for comparison only, the addresses of its custom-ops records).
  *
  * How it works (the layout is documented in src/camlbox/camlbox_internal.h):
- *   - Each slot has a state word: FREE, RESERVED by a thread id, or READY.
- *     A free-slot bitmap (one bit per slot) lets a sender find a candidate
- *     with one load; it takes the slot with a compare-and-swap on the state
- *     word (FREE -> RESERVED | its tid) and clears the bit. No lock: senders
- *     never wait for each other, and none is held while copying.
+ *   - Each slot has a state word: FREE, RESERVED by a thread id, or READY;
+ *     it is the only shared bookkeeping, so a message moves one cache line
+ *     (its slot) from sender to receiver and back. A sender takes a ticket
+ *     (a counter only senders touch) and claims the first FREE slot from
+ *     ticket % capacity on with a compare-and-swap on the state word
+ *     (FREE -> RESERVED | its tid). No lock: senders never wait for each
+ *     other, and none is held while copying.
  *   - The sender copies its value into the slot, bounded by the slot: a
  *     value whose image exceeds msg_size gives NMC_EMESSAGE_TOO_BIG, writes
  *     nothing outside the slot, and the slot goes back to the free set.
- *   - It marks the slot READY and sets its bit in a ready bitmap. The
- *     receiver's wait swaps whole bitmap words to zero, so one atomic
- *     instruction collects up to 64 new messages.
- *   - delete marks the slot FREE and sets its free bit: O(1).
+ *   - It marks the slot READY. Tickets fill the ring in order, so the
+ *     receiver's wait reads the slots after the last one it reported and
+ *     stops at the first without a message; when that finds nothing it
+ *     scans every slot's state (O(capacity), like the original's wait),
+ *     which also finds messages sent to a preferred slot.
+ *   - delete marks the slot FREE: O(1).
  *   - A side that finds nothing to do spins briefly (about ten
  *     microseconds), then sleeps on a futex; the other side issues a wake
  *     only when a sleeper announced itself, so while both run no message
@@ -142,8 +146,11 @@ int nmc_camlbox_wake(nmc_camlbox_sender *s);
 /* ---- receiving ---------------------------------------------------------- */
 
 /* Blocks until messages arrive that earlier waits did not report, and
- * stores their slot numbers in slots[0 .. *n) (at most max; the rest come
- * with the next wait). *n may be 0 after a wake or cancel_wait. */
+ * stores slot numbers of such messages in slots[0 .. *n): at least one, at
+ * most max, not necessarily all of them (those the ring walk cannot reach
+ * yet, e.g. behind a slot still being written, come with a later wait;
+ * every message is reported once). *n may be 0 after a wake or
+ * cancel_wait. */
 int nmc_camlbox_wait(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n);
 /* Like nmc_camlbox_wait, but NMC_ETIMEDOUT (*n = 0) once abs_deadline
  * passes with nothing new. */
@@ -163,13 +170,13 @@ int nmc_camlbox_get_checked(nmc_camlbox *box, uint32_t slot, nmc_value *v);
 int nmc_camlbox_get_copy(nmc_camlbox *box, uint32_t slot, nmc_arena *arena, nmc_value *v);
 /* Frees slot for the next message: O(1). NMC_EEMPTY if it holds none. */
 int nmc_camlbox_delete(nmc_camlbox *box, uint32_t slot);
-/* Frees the slots of senders that died in a send and lets the next wait
- * report messages whose sender died while announcing them; *freed (may be
- * NULL) counts the slots freed. Waits and blocked senders do this on their
- * own when idle; this makes it happen now. */
+/* Frees the slots of senders that died in a send; *freed (may be NULL)
+ * counts them. Waits and blocked senders do this on their own when idle;
+ * this makes it happen now. */
 int nmc_camlbox_reclaim(nmc_camlbox *box, uint32_t *freed);
-/* Verifies the shared layout and, when no sender is active, that the free
- * bitmap agrees with the slot states: NMC_OK or NMC_ECORRUPT. */
+/* Verifies the shared layout, every slot's state word and READY slot's
+ * header, and that the slots a wait reported and the receiver has not
+ * deleted still hold their messages: NMC_OK or NMC_ECORRUPT. */
 int nmc_camlbox_check(const nmc_camlbox *box);
 
 /* ---- sizes (camlbox_capacity, _msg_size, _messages; b*: box, s*: sender) */

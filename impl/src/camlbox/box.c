@@ -14,13 +14,11 @@ static int box_new(void *base, size_t size, nmc_camlbox **out)
     if (box == NULL)
         return NMC_ENOMEM;
     camlbox_view_init(&box->v, base, size);
-    box->pending = calloc(3 * (size_t)box->v.hdr->nwords, sizeof(uint64_t));
-    if (box->pending == NULL) {
+    box->delivered = calloc(((size_t)box->v.hdr->capacity + 63) / 64, sizeof(uint64_t));
+    if (box->delivered == NULL) {
         free(box);
         return NMC_ENOMEM;
     }
-    box->delivered = box->pending + box->v.hdr->nwords;
-    box->freed = box->delivered + box->v.hdr->nwords;
     *out = box;
     return NMC_OK;
 }
@@ -80,11 +78,10 @@ int nmc_camlbox_close(nmc_camlbox *box)
 {
     if (box == NULL || box->v.hdr == NULL)
         return NMC_EINVAL;
-    camlbox_publish_freed(box);
     STORE(&box->v.hdr->closed, 1u);
     camlbox_waitq_notify(&box->v.hdr->tx);
     camlbox_view_unmap(&box->v);
-    free(box->pending);
+    free(box->delivered);
     free(box);
     return NMC_OK;
 }
@@ -99,18 +96,13 @@ int nmc_camlbox_check(const nmc_camlbox *box)
         return NMC_ECORRUPT;
     uint32_t tail = h->capacity % 64;
     uint64_t beyond = tail == 0 ? 0 : ~(((uint64_t)1 << tail) - 1);
-    uint32_t last = h->nwords - 1;
-    if ((LOAD(&v->free_bits[last]) & beyond) || (LOAD(&v->ready_bits[last]) & beyond) ||
-        (box->pending[last] & beyond) || (box->delivered[last] & beyond) ||
-        (box->freed[last] & beyond))
+    if ((box->delivered[(h->capacity - 1) / 64] & beyond) || box->run >= h->capacity)
         return NMC_ECORRUPT;
     for (uint32_t i = 0; i < h->capacity; i++) {
         uint32_t s = LOAD(&camlbox_slot(v, i)->state);
-        bool free_bit = (LOAD(&v->free_bits[i / 64]) >> (i % 64)) & 1;
         bool delivered = (box->delivered[i / 64] >> (i % 64)) & 1;
-        bool freed = (box->freed[i / 64] >> (i % 64)) & 1;
         if ((SLOT_KIND(s) == SLOT_RESERVED && SLOT_OWNER(s) == 0) || SLOT_KIND(s) == 3 ||
-            (s == SLOT_FREE && !free_bit && !freed) || (delivered && s != SLOT_READY))
+            (delivered && s != SLOT_READY))
             return NMC_ECORRUPT;
         if (s == SLOT_READY) {
             const struct camlbox_slot *sl = camlbox_slot(v, i);

@@ -2,27 +2,31 @@
  *
  * One shm object, offsets from its start, every part on its own cache line:
  *
- *   0     struct camlbox_header   fixed fields, then the two wait queues
- *   free_off   free bitmap        nwords x 64 bits: bit set = slot may be FREE
- *   ready_off  ready bitmap       nwords x 64 bits: bit set = slot announced
- *   slots_off  capacity slots     slot_size bytes each (a multiple of 64)
+ *   0          struct camlbox_header   fixed fields, the two wait queues and
+ *                                      the senders' ticket
+ *   slots_off  capacity slots          slot_size bytes each (a multiple of 64)
  *
  * A slot is a struct camlbox_slot (16 bytes) followed by msg_size bytes of
- * image. Its state word is the truth; the bitmaps are hints kept in step:
+ * image. Its state word is the only truth about it; nothing else in the
+ * shared object says which slots are free or full, so a message costs no
+ * read-modify-write on a line shared by both sides:
  *
- *   FREE -(sender: CAS, then clear free bit)-> RESERVED|tid
- *   RESERVED|tid -(sender: copy, store READY, then set ready bit)-> READY
- *   RESERVED|tid -(sender: copy failed / reclaim: owner dead)-> FREE, bit set
- *   READY -(receiver: delete)-> FREE; bit set at the receiver's next wait
- *                                 (or at once if a sender waits)
+ *   FREE -(sender: CAS)-> RESERVED|tid
+ *   RESERVED|tid -(sender: copy, store READY)-> READY
+ *   RESERVED|tid -(sender: copy failed / reclaim: owner dead)-> FREE
+ *   READY -(receiver: delete)-> FREE
  *
- * Invariants: a FREE slot's free bit is set, or the slot is in the
- * receiver's local freed set, or its bit is about to be set by whoever
- * freed it; a sender that finds no bit scans the states before sleeping.
- * A set free bit on a non-FREE slot is stale and costs a look at the state.
- * A set ready bit means READY was stored before it; the receiver re-reads
- * the state and keeps a process-local set of the slots it reported
- * (delivered), so stale or duplicate bits report nothing twice.
+ * Ring order. A sender takes a ticket (fetch-add on a line only senders
+ * touch) and claims the first FREE slot from ticket % capacity on, so
+ * messages land in ring order and concurrent senders start at different
+ * slots. The receiver walks the ring from where it stopped (its run): it
+ * reports READY slots and passes over the ones it reported and still holds
+ * (its process-local delivered set), and stops at the first slot that is
+ * FREE or being written. Slots the run cannot reach (a message behind a
+ * hole a failed send left, a preferred slot, a sender slower than the ones
+ * after it) are found by a scan of every state, which the receiver runs
+ * when its run finds nothing: periodically while spinning and always before
+ * it sleeps.
  *
  * All shared words are accessed with __atomic builtins.
  */
@@ -42,11 +46,14 @@
 #include "nmc/sys.h"
 
 #define CAMLBOX_MAGIC 0x43424f58u /* "CBOX" */
-#define CAMLBOX_VERSION 1u
+#define CAMLBOX_VERSION 2u
 #define CAMLBOX_LINE 64
 /* Spins (pause + load) before a side goes to sleep: about ten
  * microseconds, less than a sleep and a wake-up cost. */
 #define CAMLBOX_SPIN 2048
+/* While spinning, the receiver scans every slot on every this many polls
+ * (the others only look at its run). */
+#define CAMLBOX_SCAN_EVERY 8
 /* Yields of a sender facing a full box before it sleeps. */
 #define CAMLBOX_YIELDS 16
 
@@ -71,11 +78,9 @@ struct camlbox_header {
     uint32_t magic;          /* CAMLBOX_MAGIC once formatted                  */
     uint32_t version;        /* CAMLBOX_VERSION                               */
     uint32_t capacity;       /* number of slots                               */
-    uint32_t nwords;         /* 64-bit words per bitmap: ceil(capacity / 64) */
+    uint32_t reserved0;      /* zero                                          */
     uint64_t msg_size;       /* bytes of image a slot accepts (as created)    */
     uint64_t slot_size;      /* bytes per slot, header included, 64-multiple  */
-    uint64_t free_off;       /* offset of the free bitmap                     */
-    uint64_t ready_off;      /* offset of the ready bitmap                    */
     uint64_t slots_off;      /* offset of slot 0                              */
     uint64_t size;           /* bytes of the whole box                        */
     uint64_t receiver_base;  /* the receiver's address of byte 0 (data only)  */
@@ -88,6 +93,8 @@ struct camlbox_header {
     struct camlbox_waitq rx __attribute__((aligned(CAMLBOX_LINE)));   /* receiver sleeps */
     uint32_t rx_kick;        /* 1: wake / cancel_wait asked the wait to return */
     struct camlbox_waitq tx __attribute__((aligned(CAMLBOX_LINE)));   /* senders sleep   */
+    uint32_t ticket __attribute__((aligned(CAMLBOX_LINE))); /* senders' next start slot,
+                                                           modulo capacity      */
 };
 
 struct camlbox_slot {
@@ -102,27 +109,18 @@ struct camlbox_slot {
 struct camlbox_view {
     struct camlbox_header *hdr; /* byte 0 of the mapping   */
     size_t size;                /* bytes mapped            */
-    uint64_t *free_bits;        /* the free bitmap         */
-    uint64_t *ready_bits;       /* the ready bitmap        */
     unsigned char *slots;       /* slot 0                  */
 };
 
 struct nmc_camlbox {
     struct camlbox_view v;
-    uint64_t *pending;   /* announced, not yet reported (nwords words)        */
-    uint64_t *delivered; /* reported by a wait and not deleted (nwords words) */
-    uint64_t *freed;     /* deleted, free bit not yet set (nwords words)      */
+    uint32_t run;        /* the slot its next run starts at                     */
+    uint64_t *delivered; /* bit per slot: reported by a wait and not deleted    */
 };
 
 struct nmc_camlbox_sender {
     struct camlbox_view v;
     unsigned copy_flags; /* NMC_COPY_ATOM, plus the custom kinds if the ops match */
-    uint32_t cursor;     /* where its next slot search starts: after the slot
-                            it took last, so its sends walk the box in order
-                            (a slot just freed by the receiver is not taken
-                            again at once: its cache line has time to come
-                            back). A hint, accessed relaxed: threads may
-                            share a sender. */
 };
 
 /* ---- layout.c ---- */
@@ -156,12 +154,8 @@ uint32_t camlbox_count_messages(const struct camlbox_view *v);
 
 /* ---- slots.c ---- */
 
-/* Sets the free bits of the slots the receiver deleted since the last
- * call, and wakes sleeping senders. */
-void camlbox_publish_freed(nmc_camlbox *box);
-
-/* Returns slot i, held by the caller (RESERVED or READY), to the free set
- * and wakes a sleeping sender. */
+/* Returns slot i, held by the caller (RESERVED or READY), to the free
+ * slots and wakes a sleeping sender. */
 void camlbox_slot_free(struct camlbox_view *v, uint32_t i);
 /* Frees RESERVED slots whose owner thread is dead; returns how many. */
 uint32_t camlbox_reclaim_dead(struct camlbox_view *v);

@@ -2,14 +2,14 @@
  * validation a sender runs before trusting a mapping's header. Every offset
  * is derived from capacity and msg_size alone, so validation recomputes the
  * layout and compares it field by field: a header that passes describes
- * exactly the mapping, and no slot or bitmap reaches past its end.
+ * exactly the mapping, and no slot reaches past its end.
  */
 #include <string.h>
 #include <unistd.h>
 
 #include "camlbox_internal.h"
 
-_Static_assert(sizeof(struct camlbox_header) == 4 * CAMLBOX_LINE, "header is four lines");
+_Static_assert(sizeof(struct camlbox_header) == 5 * CAMLBOX_LINE, "header is five lines");
 _Static_assert(SLOT_HEADER == 16, "slot header is two words");
 
 static uint64_t round_line(uint64_t n)
@@ -25,12 +25,9 @@ int camlbox_layout(uint32_t capacity, size_t msg_size, struct camlbox_header *h)
     memset(h, 0, sizeof *h);
     h->version = CAMLBOX_VERSION;
     h->capacity = capacity;
-    h->nwords = (capacity + 63) / 64;
     h->msg_size = msg_size;
     h->slot_size = round_line(SLOT_HEADER + msg_size);
-    h->free_off = sizeof *h;
-    h->ready_off = h->free_off + round_line((uint64_t)h->nwords * 8);
-    h->slots_off = h->ready_off + round_line((uint64_t)h->nwords * 8);
+    h->slots_off = sizeof *h;
     /* At most 2^20 slots of at most 2^30 + 64 bytes: no overflow. */
     h->size = h->slots_off + (uint64_t)capacity * h->slot_size;
     return NMC_OK;
@@ -50,11 +47,9 @@ void camlbox_init(void *base, const struct camlbox_header *h)
 
     struct camlbox_view v;
     camlbox_view_init(&v, base, h->size);
-    memset(v.free_bits, 0, (size_t)(h->slots_off - h->free_off));
     for (uint32_t i = 0; i < h->capacity; i++) {
         memset(camlbox_slot(&v, i), 0, SLOT_HEADER);
         camlbox_poison(&v, i, 0x55);
-        v.free_bits[i / 64] |= (uint64_t)1 << (i % 64);
     }
     STORE(&out->magic, CAMLBOX_MAGIC);
 }
@@ -66,9 +61,7 @@ int camlbox_validate(const void *base, size_t size)
     if (size < sizeof *h || LOAD(&h->magic) != CAMLBOX_MAGIC || h->version != CAMLBOX_VERSION ||
         h->msg_size > SIZE_MAX || camlbox_layout(h->capacity, (size_t)h->msg_size, &want) != NMC_OK)
         return NMC_ECORRUPT;
-    if (h->nwords != want.nwords || h->slot_size != want.slot_size ||
-        h->free_off != want.free_off || h->ready_off != want.ready_off ||
-        h->slots_off != want.slots_off || h->size != want.size || h->size > size ||
+    if (h->slot_size != want.slot_size || h->slots_off != want.slots_off || h->size != want.size || h->size > size ||
         h->receiver_base == 0 || h->receiver_base % CAMLBOX_LINE != 0)
         return NMC_ECORRUPT;
     return NMC_OK;
@@ -79,8 +72,6 @@ void camlbox_view_init(struct camlbox_view *v, void *base, size_t size)
     unsigned char *b = base;
     v->hdr = base;
     v->size = size;
-    v->free_bits = (uint64_t *)(b + v->hdr->free_off);
-    v->ready_bits = (uint64_t *)(b + v->hdr->ready_off);
     v->slots = b + v->hdr->slots_off;
 }
 

@@ -1,14 +1,15 @@
-/* Receiving: wait for announced slots, read them in place, delete them.
+/* Receiving: wait for messages, read them in place, delete them.
  *
- * wait swaps each non-zero ready-bitmap word to zero and adds its bits to
- * the process-local pending set; a pending slot is reported if it is READY
- * and not already reported (delivered), else dropped (a stale bit of a slot
- * deleted without a wait). delete clears delivered and marks the slot FREE,
- * but sets its free bit only at the next wait (one fetch_or per batch
- * rather than per message) or at once when a sender announced a sleep;
- * senders that find no free bit scan the states. When idle, wait frees
- * the slots of dead senders and adopts orphans: READY slots never announced
- * because their sender died between the READY store and the ready bit.
+ * A wait reports READY slots the receiver has not reported yet (its
+ * process-local delivered set). It first walks its run: the ring from
+ * where the last one stopped, over READY slots (reported) and delivered
+ * ones (passed over), up to the first slot that is FREE or being written;
+ * senders fill the ring in that order, so a streaming receiver reads the
+ * slot after the last one it saw and nothing else. When the run finds
+ * nothing it scans every slot (on every CAMLBOX_SCAN_EVERY-th spin, and
+ * always before sleeping) for the messages the run cannot reach, and
+ * restarts its run after the last one found. When idle, wait also frees
+ * the slots of dead senders.
  */
 #include <string.h>
 
@@ -24,46 +25,49 @@ static uint64_t bit_of(uint32_t i)
     return (uint64_t)1 << (i % 64);
 }
 
+static bool delivered(const nmc_camlbox *box, uint32_t i)
+{
+    return (box->delivered[i / 64] & bit_of(i)) != 0;
+}
+
 static bool slot_ready(const struct camlbox_view *v, uint32_t i)
 {
     return LOAD_ACQ(&camlbox_slot(v, i)->state) == SLOT_READY;
 }
 
-/* Moves announced slots into pending; true if there were any. */
-static bool collect(nmc_camlbox *box)
+static uint32_t next_slot(const nmc_camlbox *box, uint32_t i)
 {
-    bool any = false;
-    for (uint32_t w = 0; w < box->v.hdr->nwords; w++)
-        if (LOAD_RELAXED(&box->v.ready_bits[w]) != 0) {
-            box->pending[w] |= EXCHANGE(&box->v.ready_bits[w], 0);
-            any = true;
-        }
-    return any;
+    return i + 1 < box->v.hdr->capacity ? i + 1 : 0;
 }
 
-/* Reports pending slots into slots[*n .. max). */
-static void report(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n)
+/* Reports slot i into slots[*n] and restarts the run after it. */
+static void deliver(nmc_camlbox *box, uint32_t i, uint32_t *slots, size_t *n)
 {
-    for (uint32_t w = 0; w < box->v.hdr->nwords && *n < max; w++)
-        while (box->pending[w] != 0 && *n < max) {
-            uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(box->pending[w]);
-            box->pending[w] &= box->pending[w] - 1;
-            if (!(box->delivered[w] & bit_of(i)) && slot_ready(&box->v, i)) {
-                box->delivered[w] |= bit_of(i);
-                slots[(*n)++] = i;
-            }
-        }
+    box->delivered[i / 64] |= bit_of(i);
+    slots[(*n)++] = i;
+    box->run = next_slot(box, i);
 }
 
-/* Queues READY slots that nobody announced and no wait reported. */
-static void adopt_orphans(nmc_camlbox *box)
+/* Reports the READY slots of the run into slots[*n .. max). */
+static void walk_run(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n)
 {
-    for (uint32_t i = 0; i < box->v.hdr->capacity; i++) {
-        uint32_t w = i / 64;
-        if (!(box->delivered[w] & bit_of(i)) && slot_ready(&box->v, i) &&
-            !(LOAD(&box->v.ready_bits[w]) & bit_of(i)))
-            box->pending[w] |= bit_of(i);
+    uint32_t i = box->run;
+    for (uint32_t k = 0; k < box->v.hdr->capacity && *n < max; k++, i = next_slot(box, i)) {
+        if (delivered(box, i))
+            continue;
+        if (!slot_ready(&box->v, i))
+            break;
+        deliver(box, i, slots, n);
     }
+}
+
+/* Reports every READY slot not reported yet, from the run's start on. */
+static void scan_all(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n)
+{
+    uint32_t i = box->run;
+    for (uint32_t k = 0; k < box->v.hdr->capacity && *n < max; k++, i = next_slot(box, i))
+        if (!delivered(box, i) && slot_ready(&box->v, i))
+            deliver(box, i, slots, n);
 }
 
 static bool kicked(nmc_camlbox *box)
@@ -71,11 +75,13 @@ static bool kicked(nmc_camlbox *box)
     return LOAD_RELAXED(&box->v.hdr->rx_kick) != 0 && EXCHANGE(&box->v.hdr->rx_kick, 0u) != 0;
 }
 
-/* Collects and reports; true when the wait may return. */
-static bool poll_once(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n)
+/* Walks the run, and scans every slot if it found nothing and thorough;
+ * true when the wait may return. */
+static bool poll_once(nmc_camlbox *box, bool thorough, uint32_t *slots, size_t max, size_t *n)
 {
-    collect(box);
-    report(box, slots, max, n);
+    walk_run(box, slots, max, n);
+    if (*n == 0 && thorough)
+        scan_all(box, slots, max, n);
     return kicked(box) || *n > 0;
 }
 
@@ -85,30 +91,29 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
     if (!box_valid(box) || slots == NULL || max == 0 || n == NULL)
         return NMC_EINVAL;
     *n = 0;
-    camlbox_publish_freed(box);
-    if (poll_once(box, slots, max, n))
+    if (poll_once(box, false, slots, max, n))
         return NMC_OK;
     struct camlbox_header *h = box->v.hdr;
-    /* Polls less and less often, so as not to pull the ready bitmap away
-     * from a sender that is about to set a bit in it. */
+    /* Polls less and less often, so as not to pull the slot a sender is
+     * writing away from it. */
+    unsigned polls = 0;
     for (unsigned spun = 0, delay = 1; spun < CAMLBOX_SPIN; spun += delay, delay += delay < 64) {
         for (unsigned k = 0; k < delay; k++)
             nmc_cpu_relax();
-        if (poll_once(box, slots, max, n))
+        if (poll_once(box, polls++ % CAMLBOX_SCAN_EVERY == 0, slots, max, n))
             return NMC_OK;
     }
     for (;;) {
         uint32_t seq = camlbox_waitq_prepare(&h->rx);
-        if (poll_once(box, slots, max, n))
+        if (poll_once(box, true, slots, max, n))
             return NMC_OK;
         struct timespec wake;
         bool poll_first = nmc_deadline_earlier(abs_deadline, NMC_SYNC_POLL_MS / 1000.0, &wake);
         if (camlbox_waitq_sleep(&h->rx, seq, &wake) != NMC_ETIMEDOUT)
             continue;
         if (!poll_first)
-            return poll_once(box, slots, max, n) ? NMC_OK : NMC_ETIMEDOUT;
+            return poll_once(box, true, slots, max, n) ? NMC_OK : NMC_ETIMEDOUT;
         camlbox_reclaim_dead(&box->v);
-        adopt_orphans(box);
     }
 }
 
@@ -184,13 +189,7 @@ int nmc_camlbox_delete(nmc_camlbox *box, uint32_t slot)
     if (st != NMC_OK)
         return st;
     box->delivered[slot / 64] &= ~bit_of(slot);
-    camlbox_poison(&box->v, slot, 0x55);
-    /* Sequentially consistent: ordered before the look at the senders'
-     * queue, as their scan of the states is after their announcement. */
-    STORE(&camlbox_slot(&box->v, slot)->state, (uint32_t)SLOT_FREE);
-    box->freed[slot / 64] |= bit_of(slot);
-    if (LOAD(&box->v.hdr->tx.want) != 0)
-        camlbox_publish_freed(box);
+    camlbox_slot_free(&box->v, slot);
     return NMC_OK;
 }
 
@@ -198,9 +197,7 @@ int nmc_camlbox_reclaim(nmc_camlbox *box, uint32_t *freed)
 {
     if (!box_valid(box))
         return NMC_EINVAL;
-    camlbox_publish_freed(box);
     uint32_t n = camlbox_reclaim_dead(&box->v);
-    adopt_orphans(box);
     if (freed != NULL)
         *freed = n;
     return NMC_OK;

@@ -1,19 +1,20 @@
 /* Sending: claim a free slot, copy the value into it, announce it.
  *
- * Claim: read a free-bitmap word, pick a set bit, CAS that slot's state
- * FREE -> RESERVED|tid, then clear the bit. The CAS is the claim (the bit
- * is a hint): a thread killed right after it leaves a RESERVED slot naming
- * a dead thread, which camlbox_reclaim_dead frees. A sender searches from
- * just after the slot it took last (its cursor, first placed by its tid),
- * so it walks the box in order and concurrent senders mostly try
- * different slots. Measured against a fixed start per thread: +28 % with
- * one sender (2.6 -> 3.4 M messages/s), +20 % with four.
+ * Claim: take a ticket (fetch-add on the header's ticket word, a line the
+ * receiver never touches) and CAS the state of the first FREE slot from
+ * ticket % capacity on: FREE -> RESERVED|tid. The CAS is the claim: a
+ * thread killed right after it leaves a RESERVED slot naming a dead
+ * thread, which camlbox_reclaim_dead frees. Tickets put messages in ring
+ * order, where the receiver's run finds them, and give concurrent senders
+ * different slots to try. A box without a FREE slot is full: the sender
+ * spins, yields, then sleeps until a delete wakes it.
  *
  * Copy: nmc_init_value into the slot's image area only (msg_size bytes),
  * relocated for the receiver's address of that area. Nothing is locked.
  *
- * Announce: store READY (release: the image is visible before it), set the
- * ready bit, wake the receiver if it announced a sleep.
+ * Announce: store READY (sequentially consistent: the image is visible
+ * before it, and it is ordered before the look at the receiver's wait
+ * queue), wake the receiver if it announced a sleep.
  */
 #include <sched.h>
 
@@ -31,40 +32,17 @@ static bool claim_slot(struct camlbox_view *v, uint32_t i, uint32_t tid)
 {
     uint32_t *state = &camlbox_slot(v, i)->state;
     uint32_t expected = SLOT_FREE;
-    if (LOAD_RELAXED(state) != SLOT_FREE || !CAS(state, &expected, SLOT_OWNED_BY(tid)))
-        return false;
-    FETCH_AND(&v->free_bits[i / 64], ~((uint64_t)1 << (i % 64)));
-    return true;
+    return LOAD_RELAXED(state) == SLOT_FREE && CAS(state, &expected, SLOT_OWNED_BY(tid));
 }
 
-/* One pass over the free bitmap; the slot taken, or -1. */
-static int64_t claim_any(struct camlbox_view *v, uint32_t tid, uint32_t prefer, uint32_t cursor)
+/* One pass over the slots from start on (prefer first, if it is a slot);
+ * the slot taken, or -1 if none was FREE. */
+static int64_t claim_from(struct camlbox_view *v, uint32_t tid, uint32_t prefer, uint32_t start)
 {
-    if (prefer < v->hdr->capacity && claim_slot(v, prefer, tid))
+    uint32_t cap = v->hdr->capacity;
+    if (prefer < cap && claim_slot(v, prefer, tid))
         return prefer;
-    uint32_t nwords = v->hdr->nwords;
-    uint32_t first = (cursor / 64) % nwords;
-    unsigned rot = cursor % 64;
-    for (uint32_t k = 0; k < nwords; k++) {
-        uint32_t w = first + k < nwords ? first + k : first + k - nwords;
-        uint64_t bits = LOAD_RELAXED(&v->free_bits[w]);
-        while (bits != 0) {
-            /* The first set bit at or after rot, circularly. */
-            uint64_t rotated = rot ? bits >> rot | bits << (64 - rot) : bits;
-            uint32_t b = ((unsigned)__builtin_ctzll(rotated) + rot) % 64;
-            if (claim_slot(v, w * 64 + b, tid))
-                return w * 64 + b;
-            bits &= ~((uint64_t)1 << b);
-        }
-    }
-    return -1;
-}
-
-/* Scans the slot states: the receiver sets the free bits of deleted slots
- * in batches, so a box without free bits may still have FREE slots. */
-static int64_t claim_by_state(struct camlbox_view *v, uint32_t tid)
-{
-    for (uint32_t i = 0; i < v->hdr->capacity; i++)
+    for (uint32_t k = 0, i = start; k < cap; k++, i = i + 1 < cap ? i + 1 : 0)
         if (claim_slot(v, i, tid))
             return i;
     return -1;
@@ -78,7 +56,7 @@ static bool receiver_gone(const struct camlbox_header *h)
 
 /* The box is full: spin, then sleep until a slot frees, the receiver is
  * gone or abs_deadline passes. Frees dead senders' slots while waiting. */
-static int claim_slow(struct camlbox_view *v, uint32_t tid, uint32_t prefer, uint32_t cursor,
+static int claim_slow(struct camlbox_view *v, uint32_t tid, uint32_t prefer, uint32_t start,
                       const struct timespec *abs_deadline, uint32_t *slot)
 {
     /* A full box waits for the receiver: spin a little, then give it the
@@ -87,23 +65,23 @@ static int claim_slow(struct camlbox_view *v, uint32_t tid, uint32_t prefer, uin
     int64_t got = -1;
     for (int spin = 0; spin < CAMLBOX_SPIN / 16 && got < 0; spin++) {
         nmc_cpu_relax();
-        got = claim_any(v, tid, prefer, cursor);
+        got = claim_from(v, tid, prefer, start);
     }
     for (int spin = 0; spin < CAMLBOX_YIELDS && got < 0; spin++) {
         sched_yield();
-        got = claim_any(v, tid, prefer, cursor);
+        got = claim_from(v, tid, prefer, start);
     }
     bool poll = true;
     while (got < 0) {
         if (poll && (camlbox_reclaim_dead(v) == 0 && receiver_gone(v->hdr)))
             return NMC_EOWNER_DEAD;
         uint32_t seq = camlbox_waitq_prepare(&v->hdr->tx);
-        if ((got = claim_any(v, tid, prefer, cursor)) >= 0 || (got = claim_by_state(v, tid)) >= 0)
+        if ((got = claim_from(v, tid, prefer, start)) >= 0)
             break;
         struct timespec wake;
         bool poll_first = nmc_deadline_earlier(abs_deadline, NMC_SYNC_POLL_MS / 1000.0, &wake);
         poll = camlbox_waitq_sleep(&v->hdr->tx, seq, &wake) == NMC_ETIMEDOUT;
-        if (poll && !poll_first && (got = claim_by_state(v, tid)) < 0)
+        if (poll && !poll_first && (got = claim_from(v, tid, prefer, start)) < 0)
             return NMC_ETIMEDOUT;
     }
     *slot = (uint32_t)got;
@@ -144,25 +122,23 @@ int nmc_camlbox_timedsend(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer,
         return NMC_EINVAL;
     struct camlbox_view *view = &s->v;
     uint32_t tid = nmc_thread_self();
-    uint32_t cursor = __atomic_load_n(&s->cursor, __ATOMIC_RELAXED);
-    int64_t got = claim_any(view, tid, prefer, cursor);
+    uint32_t start = FETCH_ADD(&view->hdr->ticket, 1u) % view->hdr->capacity;
+    int64_t got = claim_from(view, tid, prefer, start);
     uint32_t i;
     if (__builtin_expect(got >= 0, 1)) {
         i = (uint32_t)got;
     } else {
-        int st = claim_slow(view, tid, prefer, cursor, abs_deadline, &i);
+        int st = claim_slow(view, tid, prefer, start, abs_deadline, &i);
         if (st != NMC_OK)
             return st;
     }
-    __atomic_store_n(&s->cursor, i + 1, __ATOMIC_RELAXED);
     camlbox_poison(view, i, 0xAA);
     int st = fill_slot(s, i, v);
     if (st != NMC_OK) {
         camlbox_slot_free(view, i);
         return st;
     }
-    STORE_REL(&camlbox_slot(view, i)->state, (uint32_t)SLOT_READY);
-    FETCH_OR(&view->ready_bits[i / 64], (uint64_t)1 << (i % 64));
+    STORE(&camlbox_slot(view, i)->state, (uint32_t)SLOT_READY);
     camlbox_waitq_notify(&view->hdr->rx);
     if (slot != NULL)
         *slot = i;

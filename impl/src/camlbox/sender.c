@@ -47,8 +47,6 @@ int nmc_camlbox_sender_of_fd(int fd, nmc_camlbox_sender **out)
         return st;
     }
     s->copy_flags = copy_flags_for(s->v.hdr);
-    /* Senders start their searches at different slots. */
-    s->cursor = nmc_thread_self() * 37u % s->v.hdr->capacity;
     *out = s;
     return NMC_OK;
 }
