@@ -36,13 +36,18 @@ Notes (context["nmc_notes"], from merge_results.py --note, e.g. why the
 OCamlnet peer was skipped) are listed under "## Notes" after the
 fingerprint.
 
+"## Latency" tables the p50_ns / p99_ns counters (the ping-pong
+benchmarks: camlbox/pingpong, sem/pingpong_2proc, cond/pingpong_2proc), one
+row per workload and implementation.
+
 "## Scaling" tables the process-count sweeps (bench/run.sh --procs):
 lock/contended/IMPL/P (P processes on one lock; lock/contended_2proc/IMPL
-counts as P = 2 for an IMPL without its own sweep, e.g. ocamlnet) with
-throughput and fairness (fairness_stddev_pct: spread of the per-process
-counts in % of their mean) per implementation, and
-camlbox/throughput_str32/IMPL/S (S senders, one receiver; each sender sends
-a fixed count, so there is no fairness figure).
+counts as P = 2 for an IMPL without its own sweep, e.g. ocamlnet), and
+camlbox/throughput_str32/IMPL/S and camlbox/throughput_tuple/IMPL/S (S
+senders, one receiver), with throughput and fairness per implementation
+(fairness_stddev_pct: the spread of the per-process lock counts, or of the
+senders' shares of the first half of the messages received, in % of their
+mean).
 
 With --out, the plots of reports/plots.py (matplotlib) are written next to
 REPORT.md and embedded under "## Plots"; without matplotlib, or if a plot
@@ -247,18 +252,46 @@ def area_tables(rows):
     return lines
 
 
-# The process-count sweeps: (area, workload, what the count counts, whether
-# fairness_stddev_pct means anything, a fixed-count workload that stands
-# for one point of the sweep: (its workload, the count)).
+def latency_groups(rows):
+    """{(area, workload): {impl: (p50, p99)}} of the rows with both counters."""
+    groups = {}
+    for name, (fields, err) in rows.items():
+        if err is None and "p50_ns" in fields and "p99_ns" in fields:
+            area, workload, impl = split_name(name)
+            groups.setdefault((area, workload), {})[impl] = (fields["p50_ns"], fields["p99_ns"])
+    return groups
+
+
+def latency_lines(rows):
+    """## Latency: p50 and p99 per round trip, by workload and impl."""
+    groups = latency_groups(rows)
+    if not groups:
+        return []
+    lines = ["## Latency", "", "Time per round trip: median (p50) and 99th percentile (p99).", "",
+             "| workload | implementation | p50 | p99 |", "|---|---|---|---|"]
+    for area, workload in sorted(groups):
+        impls = groups[(area, workload)]
+        for impl in impl_order(impls):
+            p50, p99 = impls[impl]
+            lines.append(f"| {area}/{workload} | {impl} | {fmt('real_time', p50)} | "
+                         f"{fmt('real_time', p99)} |")
+    return lines + [""]
+
+
+# The process-count sweeps: (area, workload, what the count counts, what
+# fairness_stddev_pct compares, a fixed-count workload that stands for one
+# point of the sweep: (its workload, the count)).
+SENDER_SHARES = "the senders' shares of the first half of the messages"
 SWEEPS = (
-    ("lock", "contended", "processes", True, ("contended_2proc", 2)),
-    ("camlbox", "throughput_str32", "senders", False, None),
+    ("lock", "contended", "processes", "the per-process counts", ("contended_2proc", 2)),
+    ("camlbox", "throughput_str32", "senders", SENDER_SHARES, None),
+    ("camlbox", "throughput_tuple", "senders", SENDER_SHARES, None),
 )
 
 
 def sweep_series(rows):
-    """[(area, workload, unit, has_fairness, {impl: {count: fields}})] of the
-    sweeps that have at least one measured point."""
+    """[(area, workload, unit, fairness, {impl: {count: fields}})] of the
+    sweeps that have at least one measured point; fairness as in SWEEPS."""
     out = []
     for area, workload, unit, fair, alias in SWEEPS:
         series = {}
@@ -284,7 +317,7 @@ def impl_order(impls):
 
 
 def scaling_lines(rows):
-    """## Scaling: per sweep, throughput (and fairness) by count and impl."""
+    """## Scaling: per sweep, throughput and fairness by count and impl."""
     sweeps = sweep_series(rows)
     if not sweeps:
         return []
@@ -292,21 +325,19 @@ def scaling_lines(rows):
     for area, workload, unit, fair, series in sweeps:
         impls = impl_order(series)
         counts = sorted({c for points in series.values() for c in points})
-        lines += [f"{area}/{workload}: items per second against the number of {unit}"
-                  + (", and fairness (stddev of the per-process counts, % of their mean)"
-                     if fair else "") + ".", ""]
+        lines += [f"{area}/{workload}: items per second against the number of {unit}, "
+                  f"and fairness (stddev of {fair}, % of their mean).", ""]
         head = [unit]
         for i in impls:
-            head += [i] + ([f"{i} fairness"] if fair else [])
+            head += [i, f"{i} fairness"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for c in counts:
             cells = [str(c)]
             for i in impls:
                 f = series[i].get(c, {})
                 cells.append(fmt("items_per_second", f.get("items_per_second")))
-                if fair:
-                    v = f.get("fairness_stddev_pct")
-                    cells.append("" if v is None else f"{v:.1f} %")
+                v = f.get("fairness_stddev_pct")
+                cells.append("" if v is None else f"{v:.1f} %")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return lines
@@ -395,6 +426,7 @@ def make_report(results, targets, plots=None):
     if targets:
         lines += target_lines(targets, rows)
     lines += area_tables(rows)
+    lines += latency_lines(rows)
     lines += scaling_lines(rows)
     lines += plot_lines(plots)
     lines += error_lines(rows)

@@ -12,12 +12,14 @@ aggregate, or the median of the iterations):
                                     one line per implementation, and below
                                     it fairness_stddev_pct (lock/contended/
                                     IMPL/P; contended_2proc counts as P = 2)
-  scaling_camlbox_throughput_str32.png
+  scaling_camlbox_throughput_str32.png, scaling_camlbox_throughput_tuple.png
                                     messages/s against the number of
-                                    senders, one line per implementation
+                                    senders, one line per implementation,
+                                    and below it fairness_stddev_pct
   latency.png                       p50 / p99 bars (p50_ns, p99_ns counters:
-                                    the ping-pong benchmarks), one panel
-                                    per workload, one pair per implementation
+                                    the ping-pong benchmarks of camlbox, sem
+                                    and cond), one panel per workload, one
+                                    pair per implementation
   ratios_AREA.png                   per area, one bar per "nmc speed vs
                                     PEER" cell of its table (log scale,
                                     1 = as fast; > 1: nmc is faster)
@@ -67,40 +69,34 @@ def colours(plt, names):
     return {n: cmap(i % 10) for i, n in enumerate(names)}
 
 
+def plot_lines(ax, series, impls, key, col):
+    """One line per implementation through its points that have key."""
+    for impl in impls:
+        pts = sorted((c, f[key]) for c, f in series[impl].items() if key in f)
+        if pts:
+            ax.plot([c for c, _ in pts], [v for _, v in pts], marker="o", color=col[impl],
+                    label=impl, linewidth=2.5 if make_report.is_ours(impl) else 1.5)
+
+
 def plot_scaling(plt, sweep, out_dir):
+    """Throughput above, fairness below, against the process count."""
     from matplotlib import ticker
-    area, workload, unit, fair, series = sweep
+    area, workload, unit, _, series = sweep
     impls = make_report.impl_order(series)
     col = colours(plt, impls)
     counts = sorted({c for points in series.values() for c in points})
-    nrows = 2 if fair else 1
-    fig, axes = plt.subplots(nrows, 1, figsize=(7, 3.2 * nrows + 0.6), squeeze=False,
-                             sharex=True)
-    top = axes[0][0]
-    for impl in impls:
-        pts = sorted((c, f["items_per_second"]) for c, f in series[impl].items()
-                     if "items_per_second" in f)
-        if pts:
-            top.plot([c for c, _ in pts], [v for _, v in pts], marker="o", color=col[impl],
-                     label=impl, linewidth=2.5 if make_report.is_ours(impl) else 1.5)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    plot_lines(top, series, impls, "items_per_second", col)
     top.yaxis.set_major_formatter(ticker.EngFormatter(unit="/s"))
     top.set_ylabel("items per second")
-    top.set_title(f"{area}/{workload}: throughput against {unit}")
+    top.set_title(f"{area}/{workload}: throughput and fairness against {unit}")
     top.set_ylim(bottom=0)
     top.grid(True, alpha=0.3)
     top.legend(fontsize="small")
-    if fair:
-        ax = axes[1][0]
-        for impl in impls:
-            pts = sorted((c, f["fairness_stddev_pct"]) for c, f in series[impl].items()
-                         if "fairness_stddev_pct" in f)
-            if pts:
-                ax.plot([c for c, _ in pts], [v for _, v in pts], marker="o",
-                        color=col[impl], label=impl)
-        ax.set_ylabel("fairness: stddev of\nper-process counts, %")
-        ax.set_ylim(bottom=0)
-        ax.grid(True, alpha=0.3)
-    bottom = axes[-1][0]
+    plot_lines(bottom, series, impls, "fairness_stddev_pct", col)
+    bottom.set_ylabel("fairness: stddev of the\ncounts, % of their mean")
+    bottom.set_ylim(bottom=0)
+    bottom.grid(True, alpha=0.3)
     if len(counts) > 1 and counts[-1] / max(counts[0], 1) >= 8:
         bottom.set_xscale("log", base=2)
     bottom.set_xticks(counts)
@@ -110,17 +106,7 @@ def plot_scaling(plt, sweep, out_dir):
     name = f"scaling_{slug(area)}_{slug(workload)}.png"
     fig.savefig(os.path.join(out_dir, name), dpi=100)
     plt.close(fig)
-    return f"{area}/{workload}: throughput against the number of {unit}", name
-
-
-def latency_groups(rows):
-    """{(area, workload): {impl: (p50, p99)}} of the rows with both counters."""
-    groups = {}
-    for name, (fields, err) in rows.items():
-        if err is None and "p50_ns" in fields and "p99_ns" in fields:
-            area, workload, impl = make_report.split_name(name)
-            groups.setdefault((area, workload), {})[impl] = (fields["p50_ns"], fields["p99_ns"])
-    return groups
+    return f"{area}/{workload}: throughput and fairness against the number of {unit}", name
 
 
 def plot_latency(plt, groups, out_dir):
@@ -189,7 +175,7 @@ def make_plots(results, out_dir):
     rows = make_report.select_rows(results.get("benchmarks", []))
     jobs = [(f"scaling {s[0]}/{s[1]}", plot_scaling, (s,))
             for s in make_report.sweep_series(rows)]
-    groups = latency_groups(rows)
+    groups = make_report.latency_groups(rows)
     if groups:
         jobs.append(("latency", plot_latency, (groups,)))
     jobs += [(f"ratios {area}", plot_ratios, (area, cells))

@@ -6,16 +6,19 @@
  *                                  messages received per second. N is 1,
  *                                  2, 4 and, with NMC_BENCH_PROCS set,
  *                                  every count of that scaling sweep.
+ *                                  fairness_stddev_pct: the spread of the
+ *                                  senders' shares of the first half of
+ *                                  the messages received (0 for N = 1).
  *   camlbox/throughput_tuple/nmc/N the same with (int, string, float)
  *                                  tuples, camlbox only (values, not bytes).
  *   camlbox/pingpong/K             one 32-byte message there and back per
  *                                  round trip; p50_ns / p99_ns per round.
  *   camlbox/payload/K/B            one sender, messages of B bytes.
- * Every message carries a tag (sender, sequence) in its first and last
- * word; the receiver checks the tag and folds every word of the payload
- * into a checksum, so the data is read whatever the transport. Runs use
- * bench/common/procs with manual time; channel set-up happens in the
- * workers' untimed init.
+ * Every message carries a tag (sender << 40 | sequence) in its first and
+ * last word (a tuple in its int field); the receiver checks the tag and
+ * folds every word of the payload into a checksum, so the data is read
+ * whatever the transport. Runs use bench/common/procs with manual time;
+ * channel set-up happens in the workers' untimed init.
  */
 #include <stdio.h>
 #include <string.h>
@@ -64,7 +67,19 @@ struct rx {
     uint64_t sink;   /* checksum of every word    */
     size_t len;      /* expected length           */
     int senders;     /* valid sender numbers      */
+    uint64_t half;   /* messages tallied per sender: the first half */
+    uint64_t per_sender[NMC_PROCS_MAX]; /* each sender's share of them */
 };
+
+/* Counts one checked message of sender. Only the first half of a stream is
+ * tallied per sender: a snapshot in the steady state, as each sender sends
+ * a fixed count and the shares at the end are equal whatever the order. */
+static void tally(struct rx *rx, uint64_t sender)
+{
+    if (rx->got < rx->half)
+        rx->per_sender[sender]++;
+    rx->got++;
+}
 
 static int check(void *ctx, const unsigned char *m, size_t len)
 {
@@ -82,7 +97,7 @@ static int check(void *ctx, const unsigned char *m, size_t len)
         sum ^= w;
     }
     rx->sink += sum;
-    rx->got++;
+    tally(rx, first >> 40);
     return NMC_OK;
 }
 
@@ -112,6 +127,20 @@ static void detach(struct chan *c)
 
 /* ---- streams: worker 0 receives, the others send ------------------------- */
 
+/* Messages the receiver of a stream waits for: w->ops from each sender. */
+static uint64_t stream_total(const struct nmc_procs_worker *w)
+{
+    return w->ops * (uint64_t)(w->nprocs - 1);
+}
+
+/* The receiver's report: the messages received are the items, the
+ * senders' shares the fairness counts. */
+static void stream_done(const struct nmc_procs_worker *w, const struct rx *rx, uint64_t *done)
+{
+    *done = rx->got;
+    nmc_procs_set_fairness(w, rx->per_sender, (size_t)rx->senders);
+}
+
 static int stream_init(const struct nmc_procs_worker *w)
 {
     return chans[0].ops->attach(&chans[0], w->index == 0);
@@ -122,9 +151,10 @@ static int stream_worker(const struct nmc_procs_worker *w, uint64_t *done)
     struct chan *c = &chans[0];
     int st = NMC_OK;
     if (w->index == 0) {
-        struct rx rx = {.len = c->msg_len, .senders = w->nprocs - 1};
-        st = receive(c, &rx, w->ops * (uint64_t)(w->nprocs - 1));
-        *done = rx.got;
+        uint64_t want = stream_total(w);
+        struct rx rx = {.len = c->msg_len, .senders = w->nprocs - 1, .half = want / 2};
+        st = receive(c, &rx, want);
+        stream_done(w, &rx, done);
     } else {
         for (uint64_t i = 0; st == NMC_OK && i < w->ops; i++)
             st = send_tagged(c, (uint64_t)(w->index - 1) << 40 | i);
@@ -133,53 +163,74 @@ static int stream_worker(const struct nmc_procs_worker *w, uint64_t *done)
     return st;
 }
 
-/* ---- tuples (int, string, float), camlbox only ---------------------------- */
+/* ---- tuples (tag, string, (double)tag), camlbox only ---------------------- */
 
-static int tuple_worker(const struct nmc_procs_worker *w, uint64_t *done)
+/* Checks one tuple and folds it into the checksum. */
+static int check_tuple(struct rx *rx, nmc_value v)
+{
+    nmc_value s = nmc_field(v, 1);
+    intptr_t tag = nmc_long_val(nmc_field(v, 0));
+    if (nmc_wosize_val(v) != 3 || nmc_string_length(s) != TUPLE_STR ||
+        nmc_double_val(nmc_field(v, 2)) != (double)tag || tag < 0 || (tag >> 40) >= rx->senders)
+        return NMC_ECORRUPT;
+    rx->sink += (uint64_t)tag + (unsigned char)nmc_string_val(s)[0];
+    tally(rx, (uint64_t)tag >> 40);
+    return NMC_OK;
+}
+
+static int tuple_receive(const struct nmc_procs_worker *w, uint64_t *done)
+{
+    nmc_camlbox *box = chans[0].u.nmc.box;
+    uint64_t want = stream_total(w);
+    struct rx rx = {.senders = w->nprocs - 1, .half = want / 2};
+    uint32_t slots[DEPTH];
+    int st = NMC_OK;
+    while (st == NMC_OK && rx.got < want) {
+        size_t n;
+        st = nmc_camlbox_wait(box, slots, DEPTH, &n);
+        for (size_t i = 0; st == NMC_OK && i < n; i++) {
+            nmc_value v;
+            st = nmc_camlbox_get(box, slots[i], &v);
+            if (st == NMC_OK)
+                st = check_tuple(&rx, v);
+            if (st == NMC_OK)
+                st = nmc_camlbox_delete(box, slots[i]);
+        }
+    }
+    nmc_bench_do_not_optimize(&rx.sink);
+    stream_done(w, &rx, done);
+    return st;
+}
+
+/* One tuple, its fields rewritten for every message. */
+static int tuple_send(const struct nmc_procs_worker *w)
 {
     struct chan *c = &chans[0];
-    int st = NMC_OK;
-    if (w->index == 0) {
-        nmc_camlbox *box = c->u.nmc.box;
-        uint64_t want = w->ops * (uint64_t)(w->nprocs - 1), got = 0, sink = 0;
-        uint32_t slots[DEPTH];
-        while (st == NMC_OK && got < want) {
-            size_t n;
-            st = nmc_camlbox_wait(box, slots, DEPTH, &n);
-            for (size_t i = 0; st == NMC_OK && i < n; i++) {
-                nmc_value v;
-                st = nmc_camlbox_get(box, slots[i], &v);
-                if (st != NMC_OK)
-                    break;
-                nmc_value s = nmc_field(v, 1);
-                if (nmc_wosize_val(v) != 3 || nmc_string_length(s) != TUPLE_STR ||
-                    nmc_double_val(nmc_field(v, 2)) != (double)nmc_long_val(nmc_field(v, 0)))
-                    st = NMC_ECORRUPT;
-                sink += (uint64_t)nmc_long_val(nmc_field(v, 0)) + (unsigned char)nmc_string_val(s)[0];
-                got++;
-                if (st == NMC_OK)
-                    st = nmc_camlbox_delete(box, slots[i]);
-            }
-        }
-        nmc_bench_do_not_optimize(&sink);
-        *done = got;
-        return st;
-    }
     nmc_arena *a = c->u.nmc.arena;
     nmc_value f[3], tuple;
     char text[TUPLE_STR] = "tuple payload 16";
+    int st;
     f[0] = nmc_val_long(0);
     if ((st = nmc_alloc_string(a, text, TUPLE_STR, &f[1])) != NMC_OK ||
         (st = nmc_alloc_double(a, 0.0, &f[2])) != NMC_OK ||
         (st = nmc_alloc_tuple(a, 0, 3, f, &tuple)) != NMC_OK)
         return st;
+    intptr_t sender = (intptr_t)(w->index - 1) << 40;
     for (uint64_t i = 0; st == NMC_OK && i < w->ops; i++) {
-        nmc_field(tuple, 0) = nmc_val_long((intptr_t)i);
-        nmc_double_field(f[2], 0) = (double)i;
+        intptr_t tag = sender | (intptr_t)i;
+        nmc_field(tuple, 0) = nmc_val_long(tag);
+        nmc_double_field(f[2], 0) = (double)tag;
         nmc_bytes_val(f[1])[0] = (char)i;
         st = nmc_camlbox_send(c->u.nmc.sender, tuple, NMC_CAMLBOX_ANY_SLOT, NULL);
     }
     return st;
+}
+
+static int tuple_worker(const struct nmc_procs_worker *w, uint64_t *done)
+{
+    if (w->index == 0)
+        return tuple_receive(w, done);
+    return tuple_send(w);
 }
 
 /* ---- ping-pong: 0 sends on chans[0], 1 answers on chans[1] --------------- */
@@ -209,6 +260,8 @@ static int pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done)
             nmc_procs_sample(w, nmc_stats_now_ns() - t0);
     }
     *done = client ? w->ops : 0;
+    if (client) /* a strictly alternating pair: no fairness figure */
+        nmc_procs_set_fairness(w, NULL, 0);
     detach(out);
     detach(in);
     return st;

@@ -1,12 +1,14 @@
 /* bench/common/procs.c - fork, barrier, run, reap (the algorithm is in procs.h).
  *
  * The control region is private to one run: a header of three futex words
- * followed by one 64-byte slot per worker (so that workers writing their
- * results do not share cache lines) and then the sample slots. Invariants:
+ * and the number of fairness counts, followed by one 64-byte slot per worker
+ * (so that workers writing their results do not share cache lines), the
+ * nprocs fairness counts and then the sample slots. Invariants:
  * ready counts workers past fork and only grows; go goes 0 -> 1 once, after
  * ready == nprocs; stop goes 0 -> 1 at most once; a slot is written only by
  * its worker, and its `reported` flag is stored last (release), so the
- * parent reads counts only from workers that finished their function.
+ * parent reads counts only from workers that finished their function; the
+ * fairness counts are written by at most one worker, before that flag.
  * The parent keeps SIGCHLD blocked during the run and sleeps in sigtimedwait,
  * so it costs no CPU while the workers are measured.
  */
@@ -41,8 +43,9 @@ struct procs_ctrl {
     uint32_t ready;     /* workers checked in at the barrier              */
     uint32_t go;        /* 1: barrier released                            */
     uint32_t stop;      /* 1: until-stop workers must finish              */
-    char pad[52];       /* header fills one cache line                    */
-    struct procs_slot slot[]; /* nprocs slots, then the samples           */
+    uint32_t n_fairness; /* fairness counts set, or NMC_PROCS_FAIRNESS_UNSET */
+    char pad[48];       /* header fills one cache line                    */
+    struct procs_slot slot[]; /* nprocs slots, fairness counts, samples   */
 };
 
 /* Everything the parent tracks during one run. */
@@ -50,6 +53,7 @@ struct procs_run {
     const struct nmc_procs_spec *spec; /* what to run                     */
     struct procs_ctrl *ctrl;           /* shared control region           */
     size_t ctrl_len;                   /* its mapped length               */
+    uint64_t *fairness;                /* fairness counts inside ctrl     */
     uint64_t *samples;                 /* sample slots inside ctrl        */
     pid_t pid[NMC_PROCS_MAX];          /* forked workers; 0 once reaped   */
     int wstatus[NMC_PROCS_MAX];        /* waitpid status of each worker   */
@@ -84,6 +88,15 @@ int nmc_procs_unmap_shared(void *p, size_t len)
     return munmap(p, len) == 0 ? NMC_OK : NMC_ESYS;
 }
 
+void nmc_procs_set_fairness(const struct nmc_procs_worker *w, const uint64_t *counts, size_t n)
+{
+    if (n > (size_t)w->nprocs)
+        n = (size_t)w->nprocs;
+    if (n != 0)
+        memcpy(w->fairness, counts, n * sizeof *counts);
+    *w->n_fairness = (uint32_t)n;
+}
+
 void nmc_procs_result_free(struct nmc_procs_result *res)
 {
     if (res == NULL)
@@ -108,6 +121,8 @@ static void worker_main(struct procs_run *r, int i)
         .samples = r->samples + (size_t)i * r->spec->samples_per_worker,
         .n_samples = &slot->n_samples,
         .max_samples = r->spec->samples_per_worker,
+        .fairness = r->fairness,
+        .n_fairness = &c->n_fairness,
     };
     /* A failed init exits before the barrier: the run fails there. */
     if (r->spec->init != NULL && r->spec->init(&w) != NMC_OK)
@@ -234,6 +249,20 @@ static int await_exit(struct procs_run *r, uint64_t stop_ns, uint64_t deadline_n
     }
 }
 
+/* The fairness counts a worker set (nmc_procs_set_fairness keeps n <= nprocs),
+ * else the done counts. */
+static void collect_fairness(struct procs_run *r, struct nmc_procs_result *res)
+{
+    uint32_t n = r->ctrl->n_fairness;
+    if (n == NMC_PROCS_FAIRNESS_UNSET) {
+        memcpy(res->fairness, res->counts, (size_t)res->nprocs * sizeof *res->counts);
+        res->n_fairness = res->nprocs;
+    } else {
+        memcpy(res->fairness, r->fairness, n * sizeof *r->fairness);
+        res->n_fairness = (int)n;
+    }
+}
+
 /* Turns the reaped workers' slots and exit statuses into *res. */
 static int collect(struct procs_run *r, uint64_t t0, struct nmc_procs_result *res)
 {
@@ -263,6 +292,7 @@ static int collect(struct procs_run *r, uint64_t t0, struct nmc_procs_result *re
     }
     res->nprocs = s->nprocs;
     res->wall_s = (double)(last - t0) / 1e9;
+    collect_fairness(r, res);
     if (kept == 0)
         return NMC_OK;
     res->samples = malloc(kept * sizeof *res->samples);
@@ -333,8 +363,10 @@ int nmc_procs_run(const struct nmc_procs_spec *spec, struct nmc_procs_result *re
     if (r == NULL)
         return NMC_ENOMEM;
     r->spec = spec;
-    size_t slots = sizeof(struct procs_ctrl) + (size_t)spec->nprocs * sizeof(struct procs_slot);
-    r->ctrl_len = slots + (size_t)spec->nprocs * spec->samples_per_worker * sizeof(uint64_t);
+    size_t fairness_at = sizeof(struct procs_ctrl) +
+                         (size_t)spec->nprocs * sizeof(struct procs_slot);
+    size_t samples_at = fairness_at + (size_t)spec->nprocs * sizeof(uint64_t);
+    r->ctrl_len = samples_at + (size_t)spec->nprocs * spec->samples_per_worker * sizeof(uint64_t);
     void *mem;
     st = nmc_procs_map_shared(r->ctrl_len, &mem);
     if (st != NMC_OK) {
@@ -344,7 +376,9 @@ int nmc_procs_run(const struct nmc_procs_spec *spec, struct nmc_procs_result *re
         return st;
     }
     r->ctrl = mem;
-    r->samples = (uint64_t *)((char *)mem + slots);
+    r->ctrl->n_fairness = NMC_PROCS_FAIRNESS_UNSET;
+    r->fairness = (uint64_t *)((char *)mem + fairness_at);
+    r->samples = (uint64_t *)((char *)mem + samples_at);
     st = run_mapped(r, res);
     nmc_procs_unmap_shared(mem, r->ctrl_len);
     free(r);

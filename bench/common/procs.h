@@ -11,10 +11,11 @@
  *   4. each worker runs spec->fn, which does spec->ops operations, or, when
  *      spec->ops == 0, loops until nmc_procs_stopped() (the parent raises
  *      the flag spec->seconds after t0); fn stores its operation count, may
- *      record latency samples, and the worker stamps its finish time;
- *   5. the parent reaps every worker and reports per-worker counts, samples
- *      and wall_s = (last finish - t0): the time the operations took, fork
- *      and exit excluded.
+ *      record latency samples and may set the run's fairness counts, and
+ *      the worker stamps its finish time;
+ *   5. the parent reaps every worker and reports per-worker counts, samples,
+ *      fairness counts and wall_s = (last finish - t0): the time the
+ *      operations took, fork and exit excluded.
  * Bounds: 1 <= nprocs <= NMC_PROCS_MAX; at most samples_per_worker samples
  * per worker are kept (later ones are counted but dropped). A worker that
  * fails, crashes or outlives spec->timeout_s fails the run: every worker is
@@ -45,7 +46,12 @@ struct nmc_procs_worker {
     uint64_t *samples;           /* this worker's sample slots (shared)        */
     uint64_t *n_samples;         /* samples recorded so far (shared)           */
     size_t max_samples;          /* capacity of samples                        */
+    uint64_t *fairness;          /* the run's fairness counts, nprocs (shared) */
+    uint32_t *n_fairness;        /* entries set, or NMC_PROCS_FAIRNESS_UNSET   */
 };
+
+/* *n_fairness before a worker set the fairness counts. */
+#define NMC_PROCS_FAIRNESS_UNSET UINT32_MAX
 
 /* The body of a worker: do the operations, store how many were done in
  * *done, return 0 or a negative NMC_E... status (which fails the run). */
@@ -72,6 +78,10 @@ struct nmc_procs_result {
     uint64_t *samples;           /* all kept samples, malloc'ed; free with
                                     nmc_procs_result_free                      */
     size_t n_samples;            /* entries in samples                         */
+    uint64_t fairness[NMC_PROCS_MAX]; /* the counts the fairness figure
+                                    compares: those a worker set with
+                                    nmc_procs_set_fairness, else counts        */
+    int n_fairness;              /* entries in fairness; 0: no fairness figure */
     char error[160];             /* why the run failed ("" on success)         */
 };
 
@@ -89,6 +99,14 @@ static inline void nmc_procs_sample(const struct nmc_procs_worker *w, uint64_t v
         w->samples[n] = v;
     *w->n_samples = n + 1;
 }
+
+/* Sets the run's fairness counts, counts[0..n) with n <= nprocs (more are
+ * dropped): one count per party whose share the fairness figure compares,
+ * in place of the workers' done counts. For a workload in which one worker
+ * sees the shares, e.g. a receiver counting the messages of each sender;
+ * n = 0 says the run has no fairness figure (a strictly alternating
+ * ping-pong). One worker per run calls it, before its fn returns. */
+void nmc_procs_set_fairness(const struct nmc_procs_worker *w, const uint64_t *counts, size_t n);
 
 /* Maps len bytes of zeroed anonymous shared memory, inherited by workers.
  * Returns 0, NMC_EINVAL (len 0 or out NULL) or NMC_ESYS (errno kept). */

@@ -47,8 +47,9 @@ bool nmc_procs_bench_iteration(nmc_bench_state *st, const struct nmc_procs_spec 
     nmc_bench_set_iteration_time(st, res.wall_s);
     tot->nprocs = res.nprocs;
     tot->ops += res.total;
-    for (int i = 0; i < res.nprocs; i++)
-        tot->counts[i] += res.counts[i];
+    tot->n_fairness = res.n_fairness;
+    for (int i = 0; i < res.n_fairness; i++)
+        tot->fairness[i] += res.fairness[i];
     add_samples(tot, res.samples, res.n_samples);
     nmc_procs_result_free(&res);
     return true;
@@ -58,9 +59,10 @@ void nmc_procs_bench_report(nmc_bench_state *st, struct nmc_procs_totals *tot)
 {
     nmc_bench_set_items_processed(st, (int64_t)tot->ops);
     nmc_bench_counter(st, "procs", tot->nprocs, NMC_COUNTER_DEFAULT);
-    nmc_bench_counter(st, "fairness_stddev_pct",
-                      nmc_stats_stddev_pct(tot->counts, (size_t)tot->nprocs),
-                      NMC_COUNTER_DEFAULT);
+    if (tot->n_fairness != 0)
+        nmc_bench_counter(st, "fairness_stddev_pct",
+                          nmc_stats_stddev_pct(tot->fairness, (size_t)tot->n_fairness),
+                          NMC_COUNTER_DEFAULT);
     if (tot->n_samples != 0) {
         nmc_bench_counter(st, "p50_ns",
                           (double)nmc_stats_percentile(tot->samples, tot->n_samples, 50),

@@ -3,12 +3,16 @@
  * One benchmark iteration = one nmc_procs_run; its wall_s (barrier release to
  * last finish) is the iteration's manual time, so register the benchmark
  * with nmc_bench_use_manual_time. Across iterations the totals accumulate
- * operations, per-worker counts and up to NMC_PROCS_BENCH_MAX_SAMPLES
+ * operations, fairness counts and up to NMC_PROCS_BENCH_MAX_SAMPLES
  * latency samples; the report then sets
  *   items_per_second      total operations / total manual time
  *   procs                 workers per run
- *   fairness_stddev_pct   stddev of per-worker totals in % of their mean
- *                         (meaningful in until-stop mode, 0 with fixed ops)
+ *   fairness_stddev_pct   stddev of the summed fairness counts in % of
+ *                         their mean: by default the per-worker operations
+ *                         (meaningful in until-stop mode, 0 with fixed ops),
+ *                         or the per-party counts a worker set with
+ *                         nmc_procs_set_fairness; absent when that worker
+ *                         set none (n = 0)
  *   p50_ns, p99_ns        latency percentiles, when workers took samples
  * A failed run becomes skip_with_error with the run's message.
  */
@@ -29,7 +33,8 @@ extern "C" {
 struct nmc_procs_totals {
     int nprocs;                     /* workers per run (last run)            */
     uint64_t ops;                   /* operations over all runs              */
-    uint64_t counts[NMC_PROCS_MAX]; /* per-worker operations over all runs   */
+    uint64_t fairness[NMC_PROCS_MAX]; /* fairness counts over all runs     */
+    int n_fairness;                 /* entries in fairness (last run)        */
     uint64_t *samples;              /* kept samples, malloc'ed               */
     size_t n_samples;               /* entries in samples                    */
     size_t cap_samples;             /* allocated entries                     */

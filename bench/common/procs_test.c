@@ -25,6 +25,20 @@ static int count_worker(const struct nmc_procs_worker *w, uint64_t *done)
     return NMC_OK;
 }
 
+/* Worker 0 sets the fairness counts {10, 20, 30, ...}, as many as w->arg says
+ * (more than nprocs included); the others do nothing. */
+static int fairness_worker(const struct nmc_procs_worker *w, uint64_t *done)
+{
+    uint64_t counts[NMC_PROCS_MAX + 1];
+    size_t n = *(const size_t *)w->arg;
+    for (size_t i = 0; i < n; i++)
+        counts[i] = 10 * (i + 1);
+    if (w->index == 0)
+        nmc_procs_set_fairness(w, counts, n);
+    *done = 1;
+    return NMC_OK;
+}
+
 static int failing_worker(const struct nmc_procs_worker *w, uint64_t *done)
 {
     *done = 0;
@@ -69,6 +83,8 @@ START_TEST(fixed_ops_counts_and_shares)
     ck_assert(res.wall_s > 0 && res.wall_s < 5);
     ck_assert_uint_eq(res.n_samples, 30); /* 10 kept of 1000 per worker */
     ck_assert_uint_eq(res.samples[9], 9);
+    ck_assert_int_eq(res.n_fairness, 3); /* none set: the done counts */
+    ck_assert_uint_eq(res.fairness[2], 1000);
     ck_assert_str_eq(res.error, "");
     nmc_procs_result_free(&res);
     ck_assert_ok(nmc_procs_unmap_shared(shared, sizeof *shared));
@@ -90,6 +106,27 @@ START_TEST(until_stop_runs_for_seconds)
     ck_assert_uint_eq(res.n_samples, 0);
     nmc_procs_result_free(&res);
     nmc_procs_unmap_shared(shared, sizeof *shared);
+    assert_no_children();
+}
+END_TEST
+
+START_TEST(worker_sets_fairness_counts)
+{
+    size_t n = 2;
+    struct nmc_procs_spec spec = {.nprocs = 3, .fn = fairness_worker, .arg = &n, .ops = 1};
+    struct nmc_procs_result res;
+    ck_assert_ok(nmc_procs_run(&spec, &res));
+    ck_assert_int_eq(res.n_fairness, 2);
+    ck_assert_uint_eq(res.fairness[0], 10);
+    ck_assert_uint_eq(res.fairness[1], 20);
+    ck_assert_uint_eq(res.total, 3); /* the done counts stay the items */
+    n = 5; /* more than nprocs: the surplus is dropped */
+    ck_assert_ok(nmc_procs_run(&spec, &res));
+    ck_assert_int_eq(res.n_fairness, 3);
+    ck_assert_uint_eq(res.fairness[2], 30);
+    n = 0; /* no fairness figure */
+    ck_assert_ok(nmc_procs_run(&spec, &res));
+    ck_assert_int_eq(res.n_fairness, 0);
     assert_no_children();
 }
 END_TEST
@@ -201,6 +238,7 @@ Suite *nmc_test_suite(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, fixed_ops_counts_and_shares);
     tcase_add_test(tc, until_stop_runs_for_seconds);
+    tcase_add_test(tc, worker_sets_fairness_counts);
     tcase_add_test(tc, worker_status_fails_run);
     tcase_add_test(tc, crashed_worker_is_corrupt);
     tcase_add_test(tc, timeout_kills_and_reaps);

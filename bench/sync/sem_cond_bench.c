@@ -15,20 +15,20 @@
  *                          condition, both PTHREAD_PROCESS_SHARED).
  * The ping-pongs run PINGPONG_ROUNDS round trips per run with manual time
  * from the start barrier; items are round trips (items_per_second = round
- * trips per second).
+ * trips per second), and the first process times each round trip (p50_ns,
+ * p99_ns). A strictly alternating pair has no fairness figure.
  */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "gbench.h"
 #include "nmc/status.h"
 #include "nmc/sync.h"
 #include "procs_bench.h"
 #include "skip_status.h"
+#include "stats.h"
 
 enum { PINGPONG_ROUNDS = 20000, WAIT_ENTRIES = 4 };
 
@@ -127,6 +127,15 @@ struct pingpong_arg {
     struct sync_region *r;
 };
 
+/* What both ping-pong workers report: the round trips, counted once, and
+ * no fairness figure. */
+static void pingpong_done(const struct nmc_procs_worker *w, uint64_t *done)
+{
+    *done = w->index == 0 ? w->ops : 0;
+    if (w->index == 0)
+        nmc_procs_set_fairness(w, NULL, 0);
+}
+
 static int sem_pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done)
 {
     const struct pingpong_arg *a = w->arg;
@@ -135,9 +144,11 @@ static int sem_pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done)
     for (uint64_t i = 0; i < w->ops; i++) {
         int st;
         if (first) {
+            uint64_t t0 = nmc_stats_now_ns();
             st = sem_post_any(a->which, &r->ping, &r->posix_ping);
             if (st == NMC_OK)
                 st = sem_wait_any(a->which, &r->pong, &r->posix_pong);
+            nmc_procs_sample(w, nmc_stats_now_ns() - t0);
         } else {
             st = sem_wait_any(a->which, &r->ping, &r->posix_ping);
             if (st == NMC_OK)
@@ -146,7 +157,7 @@ static int sem_pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done)
         if (st != NMC_OK)
             return st;
     }
-    *done = first ? w->ops : 0; /* round trips, counted once */
+    pingpong_done(w, done);
     return NMC_OK;
 }
 
@@ -186,11 +197,18 @@ static int cond_pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done
     uint32_t me = (uint32_t)w->index;
     nmc_wait_entry we;
     int st = a->which == NMC ? nmc_wait_entry_alloc(&a->r->wait_set, &we) : NMC_OK;
-    for (uint64_t i = 0; st == NMC_OK && i < w->ops; i++)
+    for (uint64_t i = 0; st == NMC_OK && i < w->ops; i++) {
+        /* Process 0 times from one pass of the turn to the next: the
+         * other's turn and both wake-ups; its first turn waits for nobody. */
+        bool timed = me == 0 && i > 0;
+        uint64_t t0 = timed ? nmc_stats_now_ns() : 0;
         st = a->which == NMC ? nmc_turn(a->r, &we, me) : pthread_turn(a->r, me);
+        if (timed)
+            nmc_procs_sample(w, nmc_stats_now_ns() - t0);
+    }
     if (a->which == NMC)
         nmc_wait_entry_free(&we);
-    *done = me == 0 ? w->ops : 0; /* round trips, counted once */
+    pingpong_done(w, done);
     return st;
 }
 
@@ -202,20 +220,9 @@ static void bm_pingpong(nmc_bench_state *st, nmc_procs_fn fn)
         nmc_bench_skip_status(st, "init", rc);
         return;
     }
-    struct nmc_procs_spec spec = {.nprocs = 2, .fn = fn, .arg = &a, .ops = PINGPONG_ROUNDS};
-    struct nmc_procs_totals tot;
-    memset(&tot, 0, sizeof tot);
-    bool ok = true;
-    size_t n;
-    while (ok && (n = nmc_bench_batch(st)) != 0)
-        for (size_t i = 0; ok && i < n; i++)
-            ok = nmc_procs_bench_iteration(st, &spec, &tot);
-    while (!ok && nmc_bench_batch(st) != 0)
-        ;
-    /* Not nmc_procs_bench_report: its fairness counter means nothing for a
-     * strictly alternating pair. */
-    nmc_bench_set_items_processed(st, (int64_t)tot.ops);
-    free(tot.samples);
+    struct nmc_procs_spec spec = {.nprocs = 2, .fn = fn, .arg = &a, .ops = PINGPONG_ROUNDS,
+                                  .samples_per_worker = PINGPONG_ROUNDS};
+    nmc_procs_bench_run(st, &spec);
     region_close(a.r);
 }
 

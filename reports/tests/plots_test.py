@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Tests of the scaling tables (make_report.py) and the plots (plots.py) on
-fixture_scaling.json: a lock and a camlbox process-count sweep, ping-pong
-latency percentiles, peers in three areas and one failed benchmark.
+"""Tests of the scaling and latency tables (make_report.py) and the plots
+(plots.py) on fixture_scaling.json: a lock and two camlbox process-count
+sweeps, ping-pong latency percentiles, peers in five areas and one failed
+benchmark.
 
 Prints Check's summary line "Checks: N, Failures: F, Errors: E" (the
 harness counts it) and exits non-zero on any failure.
@@ -81,14 +82,37 @@ def lock_sweep_tabled_with_fairness():
     assert by_p["2"][1] == "10 M/s", by_p["2"]
 
 
+SENDERS_FAIRNESS = ("items per second against the number of senders, and fairness (stddev "
+                    "of the senders' shares of the first half of the messages, % of their "
+                    "mean).")
+
+
 @test
-def camlbox_sweep_tabled_without_fairness():
+def camlbox_sweeps_tabled_with_fairness():
     text = "\n".join(make_report.scaling_lines(rows()))
-    t = table_after(text, "camlbox/throughput_str32: items per second against the number "
-                    "of senders.")
-    assert t[0] == ["senders", "nmc", "pipe"], t[0]
+    t = table_after(text, f"camlbox/throughput_str32: {SENDERS_FAIRNESS}")
+    assert t[0] == ["senders", "nmc", "nmc fairness", "pipe", "pipe fairness"], t[0]
     assert [r[0] for r in t[2:]] == ["1", "2", "4", "8"], t
-    assert t[-1][1:] == ["6 M/s", "3 M/s"], t[-1]
+    assert t[2][1:] == ["3.38 M/s", "0.0 %", "1.69 M/s", "0.0 %"], t[2]
+    assert t[-1][1:] == ["6 M/s", "20.0 %", "3 M/s", "4.0 %"], t[-1]
+    t = table_after(text, f"camlbox/throughput_tuple: {SENDERS_FAIRNESS}")
+    assert t[0] == ["senders", "nmc", "nmc fairness", "ocamlnet", "ocamlnet fairness"], t[0]
+    assert t[3][1:] == ["3 M/s", "30.0 %", "1.5 M/s", "8.0 %"], t[3]
+
+
+@test
+def latency_tabled_per_workload_and_implementation():
+    text = make_report.make_report(load(), [])
+    t = table_after(text, "Time per round trip: median (p50) and 99th percentile (p99).")
+    assert t[0] == ["workload", "implementation", "p50", "p99"], t[0]
+    assert [r[:2] for r in t[2:]] == [
+        ["camlbox/pingpong", "nmc"], ["camlbox/pingpong", "pipe"],
+        ["cond/pingpong_2proc", "nmc"], ["cond/pingpong_2proc", "pthread_cond"],
+        ["sem/pingpong_2proc", "nmc"], ["sem/pingpong_2proc", "posix_sem"]], t
+    assert t[3][2:] == ["2.2 us", "90 us"], t[3]
+    lines = text.splitlines()
+    assert lines.index("## Latency") < lines.index("## Scaling"), text
+    assert "## Latency" not in make_report.make_report(load(PLAIN), [])
 
 
 @test
@@ -107,8 +131,9 @@ def ratios_are_those_of_the_tables():
 
 @test
 def latency_groups_have_both_percentiles():
-    groups = plots.latency_groups(rows())
-    assert sorted(groups) == [("camlbox", "pingpong"), ("sem", "pingpong_2proc")], groups
+    groups = make_report.latency_groups(rows())
+    assert sorted(groups) == [("camlbox", "pingpong"), ("cond", "pingpong_2proc"),
+                              ("sem", "pingpong_2proc")], groups
     assert groups[("camlbox", "pingpong")]["pipe"] == (2200.0, 90000.0)
 
 
@@ -118,8 +143,10 @@ def plots_are_png_files():
         files, note = plots.make_plots(load(), d)
         assert note is None, note
         names = sorted(n for _, n in files)
-        assert names == ["latency.png", "ratios_camlbox.png", "ratios_copier.png",
-                         "ratios_lock.png", "ratios_sem.png", "scaling_camlbox_throughput_str32.png",
+        assert names == ["latency.png", "ratios_camlbox.png", "ratios_cond.png",
+                         "ratios_copier.png", "ratios_lock.png", "ratios_sem.png",
+                         "scaling_camlbox_throughput_str32.png",
+                         "scaling_camlbox_throughput_tuple.png",
                          "scaling_lock_contended.png"], names
         for n in names:
             with open(os.path.join(d, n), "rb") as f:
@@ -140,7 +167,7 @@ def report_embeds_the_plots():
         lines = text.splitlines()
         assert lines.index("## Scaling") < lines.index("## Plots") < \
             lines.index("## Failed benchmarks"), text
-        link = "![lock/contended: throughput against the number of processes]" \
+        link = "![lock/contended: throughput and fairness against the number of processes]" \
             "(scaling_lock_contended.png)"
         assert link in lines, text
         assert os.path.isfile(os.path.join(d, "scaling_lock_contended.png"))

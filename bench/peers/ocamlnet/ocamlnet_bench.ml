@@ -37,6 +37,15 @@ let reg ?manual_time ?repetitions ?(pool = No_pool) name body =
 
 let items_per_iteration st = Gb.set_items_processed st (float_of_int (Gb.iterations st))
 
+(* What both workers of a ping-pong return: the round trips, counted once;
+   a strictly alternating pair has no fairness figure. *)
+let pingpong_done w =
+  if w.Procs.index = 0 then begin
+    Procs.set_fairness w [||];
+    w.Procs.ops
+  end
+  else 0
+
 (* ---- copier (bench/copier/copier_bench.c) -------------------------------- *)
 
 type tree = Leaf | Node of { left : tree; right : tree; key : int; weight : float }
@@ -207,22 +216,25 @@ let () =
                 Netmcore_sem.wait s Netsys_posix.SEM_WAIT_BLOCK
               done));
       items_per_iteration st);
+  (* the ping-pongs: process 0 times each round trip *)
   let rounds = 20_000 in
   reg ~pool:Heap_pool ~manual_time:true "sem/pingpong_2proc/ocamlnet" (fun st ->
       with_sync_heap `Normal (fun _ r ->
           Procs.bench_run st (fun () ->
-              Procs.run ~nprocs:2 ~ops:rounds (fun w ->
+              Procs.run ~nprocs:2 ~ops:rounds ~max_samples:rounds (fun w ->
                   for _ = 1 to w.Procs.ops do
                     if w.Procs.index = 0 then begin
+                      let t0 = Gb.now_mono () in
                       Netmcore_sem.post r.ping;
-                      Netmcore_sem.wait r.pong Netsys_posix.SEM_WAIT_BLOCK
+                      Netmcore_sem.wait r.pong Netsys_posix.SEM_WAIT_BLOCK;
+                      Procs.sample w ((Gb.now_mono () -. t0) *. 1e9)
                     end
                     else begin
                       Netmcore_sem.wait r.ping Netsys_posix.SEM_WAIT_BLOCK;
                       Netmcore_sem.post r.pong
                     end
                   done;
-                  if w.Procs.index = 0 then w.Procs.ops else 0))));
+                  pingpong_done w))));
   reg ~pool:Heap_pool ~manual_time:true "cond/pingpong_2proc/ocamlnet" (fun st ->
       with_sync_heap `Normal (fun h r ->
           let entries =
@@ -240,120 +252,223 @@ let () =
           in
           Procs.bench_run st (fun () ->
               r.turn <- 0;
-              Procs.run ~nprocs:2 ~ops:rounds (fun w ->
+              Procs.run ~nprocs:2 ~ops:rounds ~max_samples:rounds (fun w ->
                   let me = w.Procs.index in
-                  for _ = 1 to w.Procs.ops do
-                    turn entries.(me) me
+                  for i = 1 to w.Procs.ops do
+                    (* from one pass of the turn to the next; process 0's
+                       first turn waits for nobody *)
+                    if me = 0 && i > 1 then begin
+                      let t0 = Gb.now_mono () in
+                      turn entries.(me) me;
+                      Procs.sample w ((Gb.now_mono () -. t0) *. 1e9)
+                    end
+                    else turn entries.(me) me
                   done;
-                  if me = 0 then w.Procs.ops else 0))))
+                  pingpong_done w))))
 
-(* ---- camlboxes (bench/camlbox/camlbox_bench.c) ---------------------------- *)
+(* ---- camlboxes (bench/camlbox/camlbox_bench.c) ----------------------------
+   camlbox/throughput_str32/ocamlnet/N  N senders stream 32-byte strings to
+                                        one receiver; fairness: the senders'
+                                        shares of the first half received
+   camlbox/throughput_tuple/ocamlnet/N  the same with (int, string, float)
+   camlbox/payload/ocamlnet/B           one sender, strings of B bytes
+   camlbox/pingpong/ocamlnet            one 32-byte string there and back
+   Every message carries a tag (sender lsl 40 lor sequence): a string in its
+   first and last word, a tuple in its int (and, as a float, its float). *)
 
 let depth = 256
 let stream_ops = 200_000
-let msg_len = 32
-let slot_bytes = 8 + (((msg_len / 8) + 1) * 8) (* header + text and padding *)
+let tuple_text = "tuple payload 16"
 let box_counter = ref 0
 
 let box_name () =
   incr box_counter;
   Printf.sprintf "ocnbench_cb%d_%d" (Unix.getpid ()) !box_counter
 
+(* the bytes a slot needs for values like v: the size of its image *)
+let image_bytes v =
+  snd (Netsys_mem.init_value (Netsys_mem.alloc_memory_pages pagesize) 0 v
+         [ Netsys_mem.Copy_simulate ])
+
 (* the tag in the first and last word; a 32-byte message varies whole *)
 let fill buf tag =
+  let len = Bytes.length buf in
   Bytes.set_int64_le buf 0 tag;
-  Bytes.set_int64_le buf 8 (Int64.add tag 8L);
-  Bytes.set_int64_le buf 16 (Int64.add tag 16L);
-  Bytes.set_int64_le buf (msg_len - 8) tag
+  Bytes.set_int64_le buf (len - 8) tag;
+  let at = ref 8 in
+  while !at + 8 < len && !at < 32 do
+    Bytes.set_int64_le buf !at (Int64.add tag (Int64.of_int !at));
+    at := !at + 8
+  done
 
-(* receives until [got] reaches [want], checking and folding every word *)
-let receive (box : string Netcamlbox.camlbox) senders got sink want =
-  while !got < want do
+(* what a receiver checked so far *)
+type rx = {
+  senders : int;              (* valid sender numbers *)
+  half : int;                 (* messages tallied per sender: the first half *)
+  per_sender : int array;     (* each sender's share of them *)
+  mutable got : int;
+  mutable sink : int64;       (* checksum of every word *)
+}
+
+let new_rx ~senders ~want =
+  { senders; half = want / 2; per_sender = Array.make senders 0; got = 0; sink = 0L }
+
+(* Counts one checked message of sender. Only the first half of a stream is
+   tallied per sender: a snapshot in the steady state, as each sender sends
+   a fixed count and the shares at the end are equal whatever the order. *)
+let tally rx sender =
+  if rx.got < rx.half then rx.per_sender.(sender) <- rx.per_sender.(sender) + 1;
+  rx.got <- rx.got + 1
+
+let check_string len rx m =
+  if String.length m <> len then failwith "bad message length";
+  let first = String.get_int64_le m 0 and last = String.get_int64_le m (len - 8) in
+  let sender = Int64.to_int (Int64.shift_right_logical first 40) in
+  if first <> last || sender >= rx.senders then failwith "corrupt message";
+  let s = ref 0L in
+  for w = 0 to (len / 8) - 1 do
+    s := Int64.logxor !s (String.get_int64_le m (8 * w))
+  done;
+  rx.sink <- Int64.add rx.sink !s;
+  tally rx sender
+
+let check_tuple rx ((tag, text, f) : int * string * float) =
+  if String.length text <> String.length tuple_text || f <> float_of_int tag || tag < 0
+     || tag lsr 40 >= rx.senders
+  then failwith "corrupt tuple";
+  rx.sink <- Int64.add rx.sink (Int64.of_int (tag + Char.code text.[0]));
+  tally rx (tag lsr 40)
+
+(* receives until [rx.got] reaches [want], checking every message *)
+let receive box rx check want =
+  while rx.got < want do
     List.iter
       (fun k ->
-        let m = Netcamlbox.camlbox_get box k in
-        if String.length m <> msg_len then failwith "bad message length";
-        let first = String.get_int64_le m 0 and last = String.get_int64_le m (msg_len - 8) in
-        if first <> last || Int64.to_int (Int64.shift_right_logical first 40) >= senders then
-          failwith "corrupt message";
-        let s = ref 0L in
-        for w = 0 to (msg_len / 8) - 1 do
-          s := Int64.logxor !s (String.get_int64_le m (8 * w))
-        done;
-        sink := Int64.add !sink !s;
-        incr got;
+        check rx (Netcamlbox.camlbox_get box k);
         Netcamlbox.camlbox_delete box k)
       (Netcamlbox.camlbox_wait box)
   done
 
-let with_boxes n f =
+let send_strings len box sender ops =
+  let buf = Bytes.create len and hi = Int64.shift_left (Int64.of_int sender) 40 in
+  for i = 0 to ops - 1 do
+    fill buf (Int64.logor hi (Int64.of_int i));
+    Netcamlbox.camlbox_send box (Bytes.unsafe_to_string buf)
+  done
+
+let send_tuples box sender ops =
+  let text = Bytes.of_string tuple_text in
+  for i = 0 to ops - 1 do
+    let tag = (sender lsl 40) lor i in
+    Bytes.set text 0 (Char.unsafe_chr (i land 255));
+    Netcamlbox.camlbox_send box (tag, Bytes.unsafe_to_string text, float_of_int tag)
+  done
+
+let with_boxes ~slot n f =
   let names = List.init n (fun _ -> box_name ()) in
-  let boxes =
-    List.map (fun a -> (Netcamlbox.create_camlbox a depth slot_bytes : string Netcamlbox.camlbox))
-      names
-  in
+  let boxes = List.map (fun a -> Netcamlbox.create_camlbox a depth slot) names in
   Fun.protect
     ~finally:(fun () -> List.iter (fun a -> try Netcamlbox.unlink_camlbox a with _ -> ()) names)
     (fun () -> f (Array.of_list names) (Array.of_list boxes))
 
+(* One run of a stream: worker 0 receives [ops] messages from each of
+   [senders] workers, checked by [check]; sender i (from 0) runs [send box i
+   ops]. A fresh box per run: nothing is left over from a previous one. *)
+let stream_run ~senders ~ops ~slot ~check ~send () =
+  with_boxes ~slot 1 (fun names boxes ->
+      let sender = ref None in
+      Procs.run ~nprocs:(senders + 1) ~ops ~timeout:120.
+        ~init:(fun w ->
+          if w.Procs.index > 0 then sender := Some (Netcamlbox.camlbox_sender names.(0)))
+        (fun w ->
+          if w.Procs.index = 0 then begin
+            let want = w.Procs.ops * senders in
+            let rx = new_rx ~senders ~want in
+            receive boxes.(0) rx check want;
+            ignore (Sys.opaque_identity rx.sink);
+            Procs.set_fairness w rx.per_sender;
+            rx.got
+          end
+          else begin
+            send (Option.get !sender) (w.Procs.index - 1) w.Procs.ops;
+            0
+          end))
+
 let () =
+  let strings name ~senders ~len ~ops =
+    reg ~manual_time:true name (fun st ->
+        let slot = image_bytes (String.make len 'x') in
+        Procs.bench_run st
+          (stream_run ~senders ~ops ~slot ~check:(check_string len) ~send:(send_strings len)))
+  in
   List.iter
     (fun senders ->
-      reg ~manual_time:true (Printf.sprintf "camlbox/throughput_str32/ocamlnet/%d" senders)
-        (fun st ->
-          Procs.bench_run st (fun () ->
-              (* a fresh box per run: nothing left over from a previous one *)
-              with_boxes 1 (fun names boxes ->
-                  let sender = ref None in
-                  Procs.run ~nprocs:(senders + 1) ~ops:stream_ops ~timeout:120.
-                    ~init:(fun w ->
-                      if w.Procs.index > 0 then
-                        sender := Some (Netcamlbox.camlbox_sender names.(0) : string Netcamlbox.camlbox_sender))
-                    (fun w ->
-                      if w.Procs.index = 0 then begin
-                        let got = ref 0 and sink = ref 0L in
-                        receive boxes.(0) senders got sink (w.Procs.ops * senders);
-                        ignore (Sys.opaque_identity !sink);
-                        !got
-                      end
-                      else begin
-                        let s = Option.get !sender and buf = Bytes.create msg_len in
-                        let hi = Int64.shift_left (Int64.of_int (w.Procs.index - 1)) 40 in
-                        for i = 0 to w.Procs.ops - 1 do
-                          fill buf (Int64.logor hi (Int64.of_int i));
-                          Netcamlbox.camlbox_send s (Bytes.unsafe_to_string buf)
-                        done;
-                        0
-                      end)))))
+      strings (Printf.sprintf "camlbox/throughput_str32/ocamlnet/%d" senders) ~senders ~len:32
+        ~ops:stream_ops)
     [ 1; 2; 4 ];
+  List.iter
+    (fun senders ->
+      reg ~manual_time:true (Printf.sprintf "camlbox/throughput_tuple/ocamlnet/%d" senders)
+        (fun st ->
+          let slot = image_bytes (0, tuple_text, 0.) in
+          Procs.bench_run st
+            (stream_run ~senders ~ops:stream_ops ~slot ~check:check_tuple ~send:send_tuples)))
+    [ 1; 2; 4 ];
+  List.iter
+    (fun len ->
+      strings (Printf.sprintf "camlbox/payload/ocamlnet/%d" len) ~senders:1 ~len
+        ~ops:(max 5000 (stream_ops * 32 / len)))
+    [ 32; 256; 4096; 65536 ];
   reg ~manual_time:true "camlbox/pingpong/ocamlnet" (fun st ->
+      let slot = image_bytes (String.make 32 'x') in
       Procs.bench_run st (fun () ->
-          with_boxes 2 (fun names boxes ->
+          with_boxes ~slot 2 (fun names boxes ->
               (* 0 sends on box 0 and receives on box 1; 1 the other way *)
               let sender = ref None in
               Procs.run ~nprocs:2 ~ops:20_000 ~max_samples:20_000 ~timeout:120.
                 ~init:(fun w ->
                   sender :=
-                    Some (Netcamlbox.camlbox_sender names.(if w.Procs.index = 0 then 0 else 1)
-                          : string Netcamlbox.camlbox_sender))
+                    Some (Netcamlbox.camlbox_sender names.(if w.Procs.index = 0 then 0 else 1)))
                 (fun w ->
                   let client = w.Procs.index = 0 in
                   let out = Option.get !sender and inbox = boxes.(if client then 1 else 0) in
-                  let buf = Bytes.create msg_len and got = ref 0 and sink = ref 0L in
+                  let buf = Bytes.create 32 and rx = new_rx ~senders:1 ~want:0 in
                   for i = 0 to w.Procs.ops - 1 do
                     let t0 = Gb.now_mono () in
                     if client then begin
                       fill buf (Int64.of_int i);
                       Netcamlbox.camlbox_send out (Bytes.unsafe_to_string buf)
                     end;
-                    receive inbox 1 got sink (i + 1);
+                    receive inbox rx (check_string 32) (i + 1);
                     if not client then begin
                       fill buf (Int64.of_int i);
                       Netcamlbox.camlbox_send out (Bytes.unsafe_to_string buf)
                     end;
                     if client then Procs.sample w ((Gb.now_mono () -. t0) *. 1e9)
                   done;
-                  if client then w.Procs.ops else 0))))
+                  pingpong_done w))))
+
+(* ---- processes (bench/core/process_bench.c) --------------------------------
+   process/start_join/ocamlnet  Netmcore_process.start + join of a process
+                                that echoes its int argument, from the
+                                benchmark process (a Netmcore worker: the
+                                master forks the new one, the result comes
+                                back through it). Manual time: the batch as
+                                the benchmark process timed it. *)
+
+(* fork points are defined in the master, before any process starts *)
+let echo_fork, echo_join = Netmcore_process.def_process (fun (i : int) -> i)
+
+let () =
+  reg ~manual_time:true "process/start_join/ocamlnet" (fun st ->
+      Gb.measure st (fun n ->
+          let t0 = Gb.now_mono () in
+          for i = 1 to n do
+            let pid = Netmcore_process.start echo_fork i in
+            if Netmcore_process.join echo_join pid <> Some i then failwith "the echo failed"
+          done;
+          Gb.add_manual_time st (Gb.now_mono () -. t0));
+      items_per_iteration st)
 
 (* ---- heap values and data structures ---------------------------------------
    heap/ref_assign_intlist10   Netmcore_ref.assign of a 10-int list: a copy

@@ -7,9 +7,10 @@
       check in on a pipe and block until released;
    3. once all have checked in the parent reads the clock (t0) and releases
       them; in until-stop mode it raises the stop flag [seconds] later;
-   4. each worker runs [fn], which returns its operation count, and stamps
-      its finish time; workers leave with Unix._exit (no at_exit handlers of
-      the Netplex container run in them);
+   4. each worker runs [fn], which returns its operation count (and may set
+      the run's fairness counts), and stamps its finish time; workers leave
+      with Unix._exit (no at_exit handlers of the Netplex container run in
+      them);
    5. wall_s = last finish - t0. A worker that fails or outlives [timeout]
       fails the run: all are killed and reaped. *)
 
@@ -25,10 +26,16 @@ type result = {
   wall_s : float;
   counts : int array;
   samples : float array;     (* nanoseconds, all workers *)
+  fairness : int array;      (* the counts fairness compares: set_fairness's,
+                                else [counts]; [||]: no fairness figure *)
 }
 
 (* ctl layout: [0] stop flag; [1 + i] finish time; [1 + n + i] count;
-   [1 + 2n + i] samples taken; then n * max_samples samples. *)
+   [1 + 2n + i] samples taken; then n * max_samples samples; then the
+   number of fairness counts set (-1: none set) and n fairness counts. *)
+let fairness_at ~nprocs ~max_samples = 1 + (3 * nprocs) + (nprocs * max_samples)
+let ctl_len ~nprocs ~max_samples = fairness_at ~nprocs ~max_samples + 1 + nprocs
+
 let stopped w = Bigarray.Array1.unsafe_get w.ctl 0 <> 0.
 
 let sample w ns =
@@ -38,6 +45,19 @@ let sample w ns =
     Bigarray.Array1.unsafe_set w.ctl ((1 + (3 * w.nprocs)) + (w.index * w.max_samples) + taken) ns;
     Bigarray.Array1.unsafe_set w.ctl k (float_of_int (taken + 1))
   end
+
+(* Sets the run's fairness counts (at most nprocs; the rest are dropped),
+   one per party whose share the fairness figure compares, in place of the
+   workers' counts: e.g. a receiver's messages per sender; [||] for a run
+   without a fairness figure (a strictly alternating ping-pong). One worker
+   per run calls it. *)
+let set_fairness w counts =
+  let at = fairness_at ~nprocs:w.nprocs ~max_samples:w.max_samples in
+  let n = min w.nprocs (Array.length counts) in
+  for i = 0 to n - 1 do
+    w.ctl.{at + 1 + i} <- float_of_int counts.(i)
+  done;
+  w.ctl.{at} <- float_of_int n
 
 let map_shared n =
   let path = Filename.temp_file ~temp_dir:"/dev/shm" "ocnbench_ctl" "" in
@@ -57,7 +77,9 @@ let rec restart f x = try f x with Unix.Unix_error (Unix.EINTR, _, _) -> restart
 
 let run ?(init = fun _ -> ()) ?(ops = 0) ?(seconds = 0.25) ?(timeout = 60.) ?(max_samples = 0)
     ~nprocs (fn : worker -> int) =
-  let ctl = map_shared (1 + (3 * nprocs) + (nprocs * max_samples)) in
+  let ctl = map_shared (ctl_len ~nprocs ~max_samples) in
+  let fair_at = fairness_at ~nprocs ~max_samples in
+  ctl.{fair_at} <- -1.;
   let ready_r, ready_w = Unix.pipe () and go_r, go_w = Unix.pipe () in
   flush_all ();
   let pids =
@@ -164,27 +186,31 @@ let run ?(init = fun _ -> ()) ?(ops = 0) ?(seconds = 0.25) ?(timeout = 60.) ?(ma
            let taken = int_of_float ctl.{1 + (2 * nprocs) + i} in
            Array.init taken (fun k -> ctl.{1 + (3 * nprocs) + (i * max_samples) + k})))
   in
-  { wall_s = !last -. t0; counts; samples }
+  let fairness =
+    let n = int_of_float ctl.{fair_at} in
+    if n < 0 then counts else Array.init n (fun i -> int_of_float ctl.{fair_at + 1 + i})
+  in
+  { wall_s = !last -. t0; counts; samples; fairness }
 
 (* ---- totals over the iterations of one benchmark run (procs_bench.c) ---- *)
 
 type totals = {
   mutable t_nprocs : int;
   mutable t_ops : int;
-  mutable t_counts : int array;
+  mutable t_fairness : int array;   (* fairness counts summed over the runs *)
   mutable t_samples : float list list;
 }
 
-let totals () = { t_nprocs = 0; t_ops = 0; t_counts = [||]; t_samples = [] }
+let totals () = { t_nprocs = 0; t_ops = 0; t_fairness = [||]; t_samples = [] }
 
 (* One iteration: a run, its manual time, its counts. *)
 let iteration st tot r =
   Gb.add_manual_time st r.wall_s;
   tot.t_nprocs <- Array.length r.counts;
-  if Array.length tot.t_counts <> Array.length r.counts then
-    tot.t_counts <- Array.make (Array.length r.counts) 0;
-  Array.iteri (fun i c -> tot.t_counts.(i) <- tot.t_counts.(i) + c; tot.t_ops <- tot.t_ops + c)
-    r.counts;
+  tot.t_ops <- Array.fold_left ( + ) tot.t_ops r.counts;
+  if Array.length tot.t_fairness <> Array.length r.fairness then
+    tot.t_fairness <- Array.make (Array.length r.fairness) 0;
+  Array.iteri (fun i c -> tot.t_fairness.(i) <- tot.t_fairness.(i) + c) r.fairness;
   if Array.length r.samples > 0 then tot.t_samples <- Array.to_list r.samples :: tot.t_samples
 
 let stddev_pct counts =
@@ -208,7 +234,8 @@ let percentile sorted p =
 let report st tot =
   Gb.set_items_processed st (float_of_int tot.t_ops);
   Gb.counter st "procs" Gb.Plain (float_of_int tot.t_nprocs);
-  Gb.counter st "fairness_stddev_pct" Gb.Plain (stddev_pct tot.t_counts);
+  if tot.t_fairness <> [||] then
+    Gb.counter st "fairness_stddev_pct" Gb.Plain (stddev_pct tot.t_fairness);
   match tot.t_samples with
   | [] -> ()
   | l ->
