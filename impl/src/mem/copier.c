@@ -359,13 +359,23 @@ bool copier_leaf_root(nmc_value v)
     if (!nmc_is_block(v) || v == 0 || (v & (NMC_WORD_SIZE - 1)) != 0)
         return false;
     nmc_header hd = nmc_hd_val(v);
+    size_t wosize = nmc_hd_wosize(hd);
     unsigned tag = nmc_hd_tag(hd);
-    return nmc_hd_wosize(hd) > 0 &&
-           (tag == NMC_TAG_STRING || tag == NMC_TAG_DOUBLE || tag == NMC_TAG_DOUBLE_ARRAY);
+    if (wosize == 0)
+        return false;
+    if (tag == NMC_TAG_STRING || tag == NMC_TAG_DOUBLE || tag == NMC_TAG_DOUBLE_ARRAY)
+        return true;
+    if (tag >= NMC_TAG_LAZY || wosize > COPIER_FLAT_MAX)
+        return false;
+    for (size_t i = 0; i < wosize; i++)
+        if (!nmc_is_long(nmc_field(v, i)))
+            return false;
+    return true;
 }
 
-/* A leaf root's copy: its block alone, as copy_raw would place it, without
- * the visited table or the queue (nothing can be reached twice). */
+/* A leaf root's copy: its block alone, as copy_raw or copy_structured
+ * would place it, without the visited table or the queue (nothing can be
+ * reached twice). */
 static int copy_leaf(struct copy_job *j, nmc_value v)
 {
     nmc_header hd = nmc_hd_val(v);

@@ -126,8 +126,11 @@ const struct nmc_custom_ops *copier_target_ops(const struct nmc_copy_options *op
  * extents, no overflow. NMC_OK or NMC_EINVAL. ba must hold num_dims dims. */
 int copier_ba_data_bytes(const struct nmc_bigarray *ba, size_t *bytes);
 
-/* A root without pointers (a string, float or float array, not empty): its
- * copy is its block alone and needs no copier. */
+/* Structured blocks up to this many fields are looked at for pointers. */
+#define COPIER_FLAT_MAX 16
+/* A root without pointers (a string, float or float array, or a structured
+ * block of at most COPIER_FLAT_MAX immediates; not empty): its copy is its
+ * block alone and needs no copier. */
 bool copier_leaf_root(nmc_value v);
 
 /* Copies v into m at off as nmc_copier_init_value; managed_ba stores
