@@ -182,6 +182,29 @@ START_TEST(assignments_collect_without_growing)
 }
 END_TEST
 
+START_TEST(growing_heap_skips_every_other_collection)
+{
+    /* Nothing ever becomes garbage: a collection finds everything live, so
+     * the heap grows without one every other time it fills. */
+    nmc_value cell = pair(nmc_val_long(0), NMC_VAL_UNIT);
+    for (int i = 0; i < 200000; i++) {
+        nmc_mutator *mut;
+        nmc_value copy;
+        ck_assert_ok(nmc_heap_modify_begin(heap, &mut));
+        ck_assert_ok(nmc_heap_add(mut, cell, &copy));
+        nmc_field(copy, 1) = nmc_field(nmc_heap_root(heap), 0);
+        nmc_field(nmc_heap_root(heap), 0) = copy;
+        ck_assert_ok(nmc_heap_modify_end(mut));
+    }
+    struct nmc_heap_stats st;
+    ck_assert_ok(nmc_heap_stats(heap, &st));
+    uint64_t growths = st.extents - 1; /* no extent was given back */
+    ck_assert_uint_ge(growths, 4);
+    ck_assert_uint_eq(st.gc_runs, (growths + 1) / 2);
+    ck_assert_ok(nmc_heap_check(heap));
+}
+END_TEST
+
 /* A list of n cells (immediates), built in the arena. */
 static nmc_value long_list(long n)
 {
@@ -514,6 +537,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, small_adds_fill_one_block_in_one_pass);
     tcase_add_test(tc, gc_reclaims_and_poisons);
     tcase_add_test(tc, assignments_collect_without_growing);
+    tcase_add_test(tc, growing_heap_skips_every_other_collection);
     tcase_add_test(tc, deep_list_survives_gc);
     tcase_add_test(tc, pins_keep_values);
     tcase_add_test(tc, nested_modify_is_edeadlock);

@@ -27,7 +27,10 @@
  * callback with the found value pinned.
  *
  * Collection. Mark and sweep, under the write lock, when an allocation
- * finds no room, or by nmc_heap_gc. Marking uses an explicit stack (a list
+ * finds no room, or by nmc_heap_gc. A collection that freed less than an
+ * eighth of what had been allocated since the one before (a structure that
+ * only grows: everything is live) lets the heap grow without one the next
+ * time it fills, and only that time. Marking uses an explicit stack (a list
  * of ten million cells survives) and follows only pointers into this
  * heap's own extents: pointers elsewhere (atoms, other heaps, the pool) are
  * counted in the statistics and never touched. Sweeping merges unreachable
@@ -102,12 +105,13 @@ typedef struct nmc_heap {
     uint64_t pin_cap;        /* its capacity                                  */
     uint64_t pin_count;      /* entries in use (0 = a free slot)              */
     uint32_t free_percent;   /* growth policy                                 */
-    uint32_t reserved;
+    uint32_t gc_pacing;      /* HP_GC_* bits (heap_internal.h)                */
     uint64_t gc_runs;        /* collections so far                            */
     uint64_t gc_ns;          /* time spent collecting                         */
     uint64_t foreign;        /* pointers out of the heap seen by the last GC  */
     uint64_t taking;         /* a free block being copied into (0 = none)     */
     uint64_t taking_words;   /* its words (for the dead-writer repair)        */
+    uint64_t gc_live_words;  /* words not free after the last collection      */
 } nmc_heap;
 
 /* An extent: a header, then `words` words of blocks. */

@@ -144,12 +144,23 @@ static size_t growth_words(const nmc_heap *h, size_t need)
     return x > need ? x : need;
 }
 
+/* A full heap collects, unless its last collection found nearly everything
+ * live: then it grows at once, and collects the next time it fills. */
+static int make_room(nmc_heap *h)
+{
+    if ((h->gc_pacing & (HP_GC_USELESS | HP_GC_SKIPPED)) == HP_GC_USELESS) {
+        h->gc_pacing |= HP_GC_SKIPPED;
+        return NMC_OK;
+    }
+    return hp_collect(h);
+}
+
 int hp_alloc(nmc_mutator *mut, size_t words, nmc_header **out)
 {
     nmc_heap *h = mut->heap;
     nmc_header *p = hp_take(h, words);
     if (p == NULL) {
-        int st = hp_collect(h);
+        int st = make_room(h);
         if (st != NMC_OK)
             return st;
         p = hp_take(h, words);

@@ -155,6 +155,7 @@ int hp_collect(nmc_heap *h)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t live_before = h->total_words - h->free_words;
     struct hp_ranges rs;
     int st = hp_ranges_build(h, &rs);
     if (st != NMC_OK)
@@ -172,5 +173,11 @@ int hp_collect(nmc_heap *h)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     h->gc_runs++;
     h->gc_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+    /* Blocks are freed only here, so what the heap gained since the last
+     * collection is what was allocated meanwhile. */
+    uint64_t live_after = h->total_words - h->free_words;
+    uint64_t allocated = live_before > h->gc_live_words ? live_before - h->gc_live_words : 0;
+    h->gc_pacing = (live_before - live_after) * 8 < allocated ? HP_GC_USELESS : 0;
+    h->gc_live_words = live_after;
     return NMC_OK;
 }

@@ -55,6 +55,11 @@ static inline nmc_mempool *hp_pool(const nmc_heap *h)
 
 /* The [start, end) address ranges of the extents, sorted: the heap's
  * membership test. Process-local; rebuilt when extents change. */
+/* nmc_heap.gc_pacing: the last collection freed less than an eighth of
+ * what had been allocated since the one before; the heap has grown once
+ * without collecting since. */
+enum { HP_GC_USELESS = 1, HP_GC_SKIPPED = 2 };
+
 struct hp_ranges {
     struct nmc_addr_range *r;
     size_t n;
