@@ -5,7 +5,7 @@
  * {key; data; next}, newest first, so that add shadows, remove reveals the
  * previous binding and find_all lists newest first. A key goes to bucket
  * nmc_hash(key) mod (number of buckets); after an add that leaves more
- * than two bindings per bucket the array becomes 2n + 1 buckets and the
+ * than 3/4 binding per bucket the array becomes 2n + 1 buckets and the
  * cells are relinked in order (never copied).
  *
  * Files: hashtbl.c (create, descriptors, clear, length), find.c (all

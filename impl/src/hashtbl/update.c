@@ -60,7 +60,7 @@ static int add(nmc_mutator *mut, void *ctx)
     nmc_field(cell, CELL_NEXT) = *bucket;
     *bucket = cell;
     f[HT_SIZE] += 2; /* + 1 in the tagged representation */
-    if ((size_t)nmc_long_val(f[HT_SIZE]) > 2 * nmc_wosize_val(f[HT_BUCKETS]))
+    if (4 * (size_t)nmc_long_val(f[HT_SIZE]) > 3 * nmc_wosize_val(f[HT_BUCKETS])) /* load 3/4 */
         resize(mut, f);
     return NMC_OK;
 }
