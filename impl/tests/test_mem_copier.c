@@ -1,5 +1,6 @@
 /* Tests of the value copier: nmc_init_value, nmc_copier_*, nmc_copy_value
  * (impl/src/mem/copier*.c, copy_value.c). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -616,6 +617,58 @@ START_TEST(copier_reuse)
 }
 END_TEST
 
+/* Threads copying with nmc_init_value, each through its own cached
+ * copier; one of them first copies a value too large for the cache. */
+struct copier_thread {
+    nmc_value v, huge;            /* what it copies (read-only, shared)   */
+    const unsigned char *want;    /* v's image                            */
+    size_t want_len;
+    int failures;
+};
+
+static void *copy_in_thread(void *arg)
+{
+    struct copier_thread *t = arg;
+    struct nmc_copy_options opt = {.target_addr = 0x10000};
+    size_t cap = 1 << 16, voff, len;
+    unsigned char *out = malloc(t->huge != 0 ? 1 << 26 : cap);
+    if (out == NULL)
+        return NULL;
+    if (t->huge != 0)
+        t->failures += nmc_init_value((nmc_memory){out, 1 << 26}, 0, t->huge, &opt, &voff,
+                                      &len) != NMC_OK;
+    for (int round = 0; round < 2000; round++)
+        t->failures += nmc_init_value((nmc_memory){out, cap}, 0, t->v, &opt, &voff, &len) !=
+                           NMC_OK ||
+                       len != t->want_len || memcmp(out, t->want, len) != 0;
+    free(out);
+    return NULL;
+}
+
+START_TEST(threads_copy_through_their_own_cached_copier)
+{
+    static unsigned char want[1 << 16];
+    struct nmc_copy_options opt = {.target_addr = 0x10000};
+    nmc_copier *c;
+    size_t voff, len;
+    nmc_value v = pair(int_list(500), str("shared by every thread"));
+    ck_assert_ok(nmc_copier_create(&c));
+    ck_assert_ok(nmc_copier_init_value(c, (nmc_memory){want, sizeof want}, 0, v, &opt, &voff, &len));
+    nmc_copier_destroy(c);
+    struct copier_thread t[4];
+    pthread_t id[4];
+    for (int i = 0; i < 4; i++) {
+        /* 600,000 cells outgrow the largest table the cache keeps */
+        t[i] = (struct copier_thread){v, i == 0 ? int_list(600000) : 0, want, len, 0};
+        ck_assert_int_eq(pthread_create(&id[i], NULL, copy_in_thread, &t[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(pthread_join(id[i], NULL), 0);
+        ck_assert_int_eq(t[i].failures, 0);
+    }
+}
+END_TEST
+
 /* ---- copy_value ---------------------------------------------------------------- */
 
 START_TEST(copy_value_into_arena)
@@ -668,6 +721,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, conditional_ranges);
     tcase_add_test(tc, simulation_writes_nothing);
     tcase_add_test(tc, copier_reuse);
+    tcase_add_test(tc, threads_copy_through_their_own_cached_copier);
     tcase_add_test(tc, copy_value_into_arena);
     suite_add_tcase(s, tc);
 

@@ -10,9 +10,10 @@
  * The per-thread cache: nmc_init_value and nmc_copy_value take no copier
  * argument, yet a fresh copier costs more than a small copy (its table
  * grows through fresh pages, each a page fault). So each thread keeps one
- * copier for them, in a pthread key whose destructor frees it at thread
- * exit. Thread-local, hence thread-safe. A call takes the copier out of the
- * key while it works, so a nested call (a signal handler interrupting a
+ * copier for them in a thread-local variable (a pthread key holds it too,
+ * set only when the copier changes, for its destructor to free it at
+ * thread exit). Thread-local, hence thread-safe. A call takes the copier
+ * out while it works, so a nested call (a signal handler interrupting a
  * copy) finds none and uses a temporary one: re-entrant. A copier that grew
  * beyond COPIER_CACHE_MAX_SLOTS or COPIER_CACHE_MAX_QUEUE is not kept, so a
  * one-off huge copy does not pin its memory.
@@ -197,30 +198,44 @@ int copier_grow_queue(nmc_copier *c)
     return NMC_OK;
 }
 
-static pthread_key_t cache_key;                    /* this thread's cached copier */
-static pthread_once_t cache_once = PTHREAD_ONCE_INIT; /* creates cache_key       */
-static bool cache_ok;                              /* cache_key exists            */
+static pthread_key_t cache_key;                    /* its destructor frees `owned` */
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT; /* creates cache_key          */
+static bool cache_ok;                              /* cache_key exists               */
+static __thread nmc_copier *cached; /* this thread's copier while no call uses it */
+static __thread nmc_copier *owned;  /* the copier cache_key holds for this thread */
 
 static void cache_free(void *c) { nmc_copier_destroy(c); }
 
 static void cache_init(void) { cache_ok = pthread_key_create(&cache_key, cache_free) == 0; }
 
-int copier_cache_take(nmc_copier **out)
+/* Makes c the copier the thread's exit frees; false if that cannot be. */
+static bool cache_own(nmc_copier *c)
 {
     (void)pthread_once(&cache_once, cache_init);
-    nmc_copier *c = cache_ok ? pthread_getspecific(cache_key) : NULL;
+    if (!cache_ok || pthread_setspecific(cache_key, c) != 0)
+        return false;
+    owned = c;
+    return true;
+}
+
+int copier_cache_take(nmc_copier **out)
+{
+    nmc_copier *c = cached;
     if (c == NULL)
         return nmc_copier_create(out);
-    (void)pthread_setspecific(cache_key, NULL);
+    cached = NULL;
     *out = c;
     return NMC_OK;
 }
 
 void copier_cache_put(nmc_copier *c)
 {
-    if (cache_ok && c->alloc_slots <= COPIER_CACHE_MAX_SLOTS &&
-        c->queue_mask < COPIER_CACHE_MAX_QUEUE && pthread_getspecific(cache_key) == NULL &&
-        pthread_setspecific(cache_key, c) == 0)
+    if (cached == NULL && c->alloc_slots <= COPIER_CACHE_MAX_SLOTS &&
+        c->queue_mask < COPIER_CACHE_MAX_QUEUE && (owned == c || cache_own(c))) {
+        cached = c;
         return;
+    }
+    if (owned == c) /* too large to keep: the thread's exit must not free it */
+        cache_own(NULL);
     nmc_copier_destroy(c);
 }
