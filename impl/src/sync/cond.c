@@ -14,9 +14,9 @@
  * while it still holds the mutex, then unlocks it. A signal that follows
  * sees the entry; its futex bump makes the later futex wait return at once.
  *
- * Waiting spins on the entry before sleeping (adaptively: nmc_sync_spins
- * in internal.h), so a signal that comes within microseconds costs no
- * system call on either side.
+ * Waiting spins on the entry before sleeping (adaptively: spin.h), so a
+ * signal that comes within microseconds costs no system call on either
+ * side.
  *
  * Dead waiters: when the futex wake finds no sleeper and the entry stays
  * signalled for a while, its thread is descheduled or dead; signal then
@@ -82,11 +82,12 @@ static int sleep_on_entry(struct nmc_wait_slot *e, uint32_t tid, uint32_t seq,
                           const struct timespec *abs_deadline)
 {
     bool seen = false;
-    for (uint32_t spin = 0, n = nmc_sync_spins(); spin < n && !seen; spin++) {
+    uint32_t n = nmc_spin_allowance(&nmc_sync_spin, NMC_WAKE_SPIN);
+    for (uint32_t spin = 0; spin < n && !seen; spin++) {
         seen = OWN_STATE(LOAD_RELAXED(&e->own)) == ENTRY_SIGNALLED;
         nmc_cpu_relax();
     }
-    nmc_sync_spun(seen);
+    nmc_spin_outcome(&nmc_sync_spin, NMC_WAKE_SPIN, seen);
     for (;;) {
         if (OWN_STATE(LOAD(&e->own)) == ENTRY_SIGNALLED) {
             STORE(&e->own, OWN(tid, ENTRY_IDLE));

@@ -23,8 +23,7 @@
 #include "internal.h"
 
 __thread uint32_t nmc_sync_tid_cache __attribute__((tls_model("initial-exec")));
-__thread uint32_t nmc_sync_spin_budget __attribute__((tls_model("initial-exec")));
-__thread uint32_t nmc_sync_spin_probe __attribute__((tls_model("initial-exec")));
+__thread struct nmc_spin nmc_sync_spin __attribute__((tls_model("initial-exec")));
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 

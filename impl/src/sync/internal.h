@@ -18,50 +18,15 @@
 #include "nmc/status.h"
 #include "nmc/sync.h"
 #include "nmc/sys.h"
+#include "spin.h"
 
 #define NMC_LIKELY(x) __builtin_expect(!!(x), 1)
 
 /* Spins (pause + load) a semaphore or condition waiter makes before
- * sleeping: it waits for another process to act, which takes about a
- * cache-line transfer when that process is running, and spinning a few
- * tens of microseconds at most then saves the two system calls and the
- * scheduler latency of a sleep and a wake-up. The budget adapts per
- * thread: a spin that saw the event restores it to NMC_WAKE_SPIN, one that
- * ended in a sleep halves it (down to NMC_WAKE_SPIN_MIN). When the
- * other process runs on another core, spins succeed and the budget stays
- * high; when the cores are oversubscribed the other process is not running
- * while we spin, spins fail, and waiting turns into plain sleeping instead
- * of burning the time slice the other process needs; a full-budget probe
- * every NMC_WAKE_SPIN_PROBE waits brings the budget back when the other
- * process runs again (without it a low budget stays low: short spins
- * rarely see the event). Measured with sem/pingpong_2proc on 2 cores:
- * 57-111 k/s without the probe, 341-452 k/s with it, posix_sem 43-54 k/s.
- * (Mutexes do not spin: mutex.c.) */
+ * sleeping, at most: adaptive per thread (spin.h). Mutexes do not spin
+ * (mutex.c). */
 #define NMC_WAKE_SPIN 1024
-#define NMC_WAKE_SPIN_MIN 8
-#define NMC_WAKE_SPIN_PROBE 64
-extern __thread uint32_t nmc_sync_spin_budget __attribute__((tls_model("initial-exec")));
-
-extern __thread uint32_t nmc_sync_spin_probe __attribute__((tls_model("initial-exec")));
-
-/* This thread's current spin budget. Every NMC_WAKE_SPIN_PROBE-th wait
- * spins the full budget, so that a budget driven down by a busy moment
- * comes back once the other process is running again. */
-static inline uint32_t nmc_sync_spins(void)
-{
-    uint32_t b = nmc_sync_spin_budget;
-    if (b == 0 || ++nmc_sync_spin_probe % NMC_WAKE_SPIN_PROBE == 0)
-        return NMC_WAKE_SPIN; /* 0: not yet set in this thread */
-    return b;
-}
-
-/* Records how the last spin ended. */
-static inline void nmc_sync_spun(bool saw_event)
-{
-    uint32_t b = nmc_sync_spin_budget != 0 ? nmc_sync_spin_budget : NMC_WAKE_SPIN;
-    nmc_sync_spin_budget = saw_event ? NMC_WAKE_SPIN
-                                     : (b / 2 < NMC_WAKE_SPIN_MIN ? NMC_WAKE_SPIN_MIN : b / 2);
-}
+extern __thread struct nmc_spin nmc_sync_spin __attribute__((tls_model("initial-exec")));
 
 /* A slot's or entry's `own` word: tid << 2 | state. */
 #define OWN(tid, state) ((uint32_t)(tid) << 2 | (uint32_t)(state))

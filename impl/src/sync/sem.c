@@ -58,14 +58,15 @@ int nmc_sem_post(nmc_sem *s)
  * deadline passes. */
 static int sem_wait_slow(nmc_sem *s, const struct timespec *abs_deadline)
 {
-    for (uint32_t spin = 0, n = nmc_sync_spins(); spin < n; spin++) {
+    uint32_t n = nmc_spin_allowance(&nmc_sync_spin, NMC_WAKE_SPIN);
+    for (uint32_t spin = 0; spin < n; spin++) {
         nmc_cpu_relax();
         if (sem_take(s)) {
-            nmc_sync_spun(true);
+            nmc_spin_outcome(&nmc_sync_spin, NMC_WAKE_SPIN, true);
             return NMC_OK;
         }
     }
-    nmc_sync_spun(false);
+    nmc_spin_outcome(&nmc_sync_spin, NMC_WAKE_SPIN, false);
     uint32_t tid = nmc_sync_self();
     int i;
     while ((i = nmc_sync_queue_claim(&s->q, tid)) < 0) {
