@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "atomics.h"
+#include "spin.h"
 #include "nmc/camlbox.h"
 #include "nmc/mem.h"
 #include "nmc/status.h"
@@ -48,13 +49,14 @@
 #define CAMLBOX_MAGIC 0x43424f58u /* "CBOX" */
 #define CAMLBOX_VERSION 2u
 #define CAMLBOX_LINE 64
-/* Spins (pause + load) before a side goes to sleep: about ten
- * microseconds, less than a sleep and a wake-up cost. */
+/* Spins (pause + load) before a side goes to sleep, at most (adaptive,
+ * spin.h): about ten microseconds, less than a sleep and a wake-up cost. */
 #define CAMLBOX_SPIN 2048
 /* While spinning, the receiver scans every slot on every this many polls
  * (the others only look at its run). */
 #define CAMLBOX_SCAN_EVERY 8
-/* Yields of a sender facing a full box before it sleeps. */
+/* Yields of a sender facing a full box before it sleeps, at the full
+ * spin allowance (fewer as it shrinks). */
 #define CAMLBOX_YIELDS 16
 
 
@@ -169,5 +171,7 @@ uint32_t camlbox_waitq_prepare(struct camlbox_waitq *q);
 int camlbox_waitq_sleep(struct camlbox_waitq *q, uint32_t seq, const struct timespec *deadline);
 /* Wakes the sleepers if one announced itself. */
 void camlbox_waitq_notify(struct camlbox_waitq *q);
+/* Whether this thread woke sleepers since the last call. */
+bool camlbox_woke_sleeper(void);
 
 #endif

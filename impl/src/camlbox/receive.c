@@ -15,6 +15,9 @@
 
 #include "camlbox_internal.h"
 
+/* This thread's spinning before its waits sleep (spin.h). */
+static __thread struct nmc_spin rx_spin;
+
 static bool box_valid(const nmc_camlbox *box)
 {
     return box != NULL && box->v.hdr != NULL;
@@ -96,13 +99,21 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
     struct camlbox_header *h = box->v.hdr;
     /* Polls less and less often, so as not to pull the slot a sender is
      * writing away from it. */
-    unsigned polls = 0;
-    for (unsigned spun = 0, delay = 1; spun < CAMLBOX_SPIN; spun += delay, delay += delay < 64) {
+    /* A thread that woke a sleeper since its last wait (a reply it asked
+     * for comes after a wake-up's latency) learns nothing from a failed
+     * spin. */
+    bool woke = camlbox_woke_sleeper();
+    unsigned polls = 0, allowance = nmc_spin_allowance(&rx_spin, CAMLBOX_SPIN);
+    for (unsigned spun = 0, delay = 1; spun < allowance; spun += delay, delay += delay < 64) {
         for (unsigned k = 0; k < delay; k++)
             nmc_cpu_relax();
-        if (poll_once(box, polls++ % CAMLBOX_SCAN_EVERY == 0, slots, max, n))
+        if (poll_once(box, polls++ % CAMLBOX_SCAN_EVERY == 0, slots, max, n)) {
+            nmc_spin_outcome(&rx_spin, CAMLBOX_SPIN, true);
             return NMC_OK;
+        }
     }
+    if (!woke)
+        nmc_spin_outcome(&rx_spin, CAMLBOX_SPIN, false);
     for (;;) {
         uint32_t seq = camlbox_waitq_prepare(&h->rx);
         if (poll_once(box, true, slots, max, n))

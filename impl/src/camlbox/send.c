@@ -22,6 +22,9 @@
 
 #include "nmc/sync.h"
 
+/* This thread's spinning before a send to a full box sleeps (spin.h). */
+static __thread struct nmc_spin tx_spin;
+
 static bool sender_valid(const nmc_camlbox_sender *s)
 {
     return s != NULL && s->v.hdr != NULL;
@@ -61,16 +64,18 @@ static int claim_slow(struct camlbox_view *v, uint32_t tid, uint32_t prefer, uin
 {
     /* A full box waits for the receiver: spin a little, then give it the
      * processor (with more processes than cores, a spinning sender would
-     * only delay it). */
+     * only delay it), as much as spinning has paid lately (spin.h). */
     int64_t got = -1;
-    for (int spin = 0; spin < CAMLBOX_SPIN / 16 && got < 0; spin++) {
+    uint32_t allowance = nmc_spin_allowance(&tx_spin, CAMLBOX_SPIN);
+    for (uint32_t spin = 0; spin < allowance / 16 && got < 0; spin++) {
         nmc_cpu_relax();
         got = claim_from(v, tid, prefer, start);
     }
-    for (int spin = 0; spin < CAMLBOX_YIELDS && got < 0; spin++) {
+    for (uint32_t spin = 0; spin < CAMLBOX_YIELDS * allowance / CAMLBOX_SPIN && got < 0; spin++) {
         sched_yield();
         got = claim_from(v, tid, prefer, start);
     }
+    nmc_spin_outcome(&tx_spin, CAMLBOX_SPIN, got >= 0);
     bool poll = true;
     while (got < 0) {
         if (poll && (camlbox_reclaim_dead(v) == 0 && receiver_gone(v->hdr)))

@@ -25,10 +25,21 @@ int camlbox_waitq_sleep(struct camlbox_waitq *q, uint32_t seq, const struct time
     return nmc_futex_wait(&q->seq, seq, deadline);
 }
 
+/* This thread woke a sleeper since camlbox_woke_sleeper last looked. */
+static __thread bool woke;
+
 void camlbox_waitq_notify(struct camlbox_waitq *q)
 {
     if (LOAD(&q->want) != 0 && EXCHANGE(&q->want, 0u) != 0) {
         FETCH_ADD(&q->seq, 1u);
         nmc_futex_wake(&q->seq, INT32_MAX);
+        woke = true;
     }
+}
+
+bool camlbox_woke_sleeper(void)
+{
+    bool w = woke;
+    woke = false;
+    return w;
 }
