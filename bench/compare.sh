@@ -59,10 +59,14 @@ build_side() {
     # shellcheck disable=SC2086
     (cd "$dir" && bazel build --config=opt $targets 2>&1 | tail -1)
     bin=$(cd "$dir" && bazel info --config=opt bazel-bin 2>/dev/null)
+    # Only the binaries with a benchmark the filter selects.
     while read -r t; do
-        local pkg=${t#//}
-        echo "$bin/${pkg%%:*}/${t##*:}"
+        local pkg=${t#//} exe
+        exe="$bin/${pkg%%:*}/${t##*:}"
+        [ -n "$("$exe" --benchmark_filter="$filter" --benchmark_list_tests 2>/dev/null)" ] \
+            && echo "$exe"
     done <<<"$targets" >"$tmp/$side.bins"
+    [ -s "$tmp/$side.bins" ] || { echo "compare: no benchmark matches '$filter' in $rev" >&2; exit 2; }
 }
 
 build_side base "${sides[0]}"
