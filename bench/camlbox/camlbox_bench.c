@@ -285,7 +285,10 @@ static void bm_camlbox(nmc_bench_state *st)
     }
     cur = cfg;
     if (rc != NMC_OK) {
-        nmc_bench_skip_status(st, "create", rc);
+        if (chans[made - 1].why[0] != '\0')
+            nmc_bench_skip_with_error(st, chans[made - 1].why);
+        else
+            nmc_bench_skip_status(st, "create", rc);
     } else {
         struct nmc_procs_spec spec = {
             .nprocs = cfg->workload == PINGPONG ? 2 : cfg->senders + 1,

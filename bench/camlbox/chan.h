@@ -40,6 +40,8 @@ struct chan {
     size_t msg_len;  /* bytes per message                  */
     uint32_t depth;  /* messages in flight the peer allows */
     int id;          /* distinguishes channels of one run  */
+    char why[160];   /* create's reason when it fails for a
+                        limit of the system (else empty)   */
     union {
         struct {
             char name[96];

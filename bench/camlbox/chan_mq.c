@@ -20,8 +20,17 @@ static int mq_create(struct chan *c)
         attr.mq_maxmsg = 10;
         q = mq_open(c->u.mq.name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
     }
-    if (q == (mqd_t)-1)
+    if (q == (mqd_t)-1) {
+        long most = 0;
+        FILE *f = fopen("/proc/sys/fs/mqueue/msgsize_max", "r");
+        if (f != NULL && fscanf(f, "%ld", &most) == 1 && attr.mq_msgsize > most)
+            snprintf(c->why, sizeof c->why,
+                     "%zu-byte messages: above /proc/sys/fs/mqueue/msgsize_max (%ld)",
+                     c->msg_len, most);
+        if (f != NULL)
+            fclose(f);
         return NMC_ESYS;
+    }
     c->u.mq.q = q;
     mq_unlink(c->u.mq.name); /* workers inherit the descriptor */
     return NMC_OK;
