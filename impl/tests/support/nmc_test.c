@@ -12,7 +12,8 @@ static char test_prefix[32];
 const char *nmc_test_prefix(void)
 {
     if (test_prefix[0] == '\0')
-        snprintf(test_prefix, sizeof test_prefix, "nmct%ld", (long)getpid());
+        /* The p ends the number: run 1088's prefix must not match 10880's objects. */
+        snprintf(test_prefix, sizeof test_prefix, "nmct%ldp", (long)getpid());
     return test_prefix;
 }
 

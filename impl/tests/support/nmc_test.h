@@ -17,7 +17,7 @@
 /* The suite of this test binary (one per file). */
 Suite *nmc_test_suite(void);
 
-/* A name prefix unique to this test run ("nmct<pid>"); everything a test
+/* A name prefix unique to this test run ("nmct<pid>p"); everything a test
  * creates in /dev/shm must start with it so leaks are attributed. */
 const char *nmc_test_prefix(void);
 
