@@ -31,7 +31,9 @@
  *   - A side that finds nothing to do spins briefly (about ten
  *     microseconds), then sleeps on a futex; the other side issues a wake
  *     only when a sleeper announced itself, so while both run no message
- *     costs a system call.
+ *     costs a system call. The spin adapts per thread: spins that keep
+ *     failing (more processes than cores: the other side is not running)
+ *     shrink until waiting is plain sleeping, and come back when they pay.
  *   - A sender that dies while its slot is RESERVED (killed mid-copy) does
  *     not leak it: senders blocked on a full box, the receiver's wait (when
  *     idle) and nmc_camlbox_reclaim free slots whose owner thread is dead
