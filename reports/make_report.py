@@ -394,9 +394,13 @@ def fingerprint_lines(context):
     fp = context.get("nmc_fingerprint", {})
     lines = ["# Benchmark report", ""]
     lines += [f"- {k}: {v}" for k, v in fp.items()]
-    for k in ("date", "host_name", "library_build_type"):
+    for k in ("date", "host_name"):
         if k in context:
             lines.append(f"- {k}: {context[k]}")
+    if "library_build_type" in context:
+        # Google Benchmark's own library (Debian's package), not ours: the
+        # code measured is built with -c opt (bench/run.sh).
+        lines.append(f"- google_benchmark_library_build: {context['library_build_type']}")
     return lines + [""]
 
 
