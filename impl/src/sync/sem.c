@@ -1,12 +1,12 @@
 /* Semaphores in shared memory (Netmcore_sem, without its kernel sem_t).
  *
  * value is the count. wait decrements it with a compare-and-swap when it is
- * positive (user space only); otherwise, after an adaptive spin
- * (nmc_sync_spins in internal.h), the
- * caller sleeps in the FIFO queue (queue.c) and retries on each wake. post
+ * positive (user space only); otherwise, after an adaptive spin (spin.h),
+ * the caller sleeps in the FIFO queue (queue.c) and retries on each wake. post
  * increments value and wakes the longest sleeper only when nqueued says
  * someone sleeps, so an uncontended post stays in user space too.
- * Invariant: 0 <= value <= NMC_SEM_VALUE_MAX.
+ * Invariant: 0 <= value <= NMC_SEM_VALUE_MAX, except for the instant a
+ * post past the maximum takes its unit back (getvalue clamps).
  */
 #include "internal.h"
 
@@ -44,11 +44,12 @@ int nmc_sem_post(nmc_sem *s)
 {
     if (!sem_valid(s))
         return NMC_EINVAL;
-    uint32_t v = LOAD_RELAXED(&s->value);
-    do {
-        if (v >= NMC_SEM_VALUE_MAX)
-            return NMC_EOVERFLOW;
-    } while (!CAS(&s->value, &v, v + 1));
+    /* One fetch-add; a post past the maximum is taken back (a waiter may
+     * have used the unit meanwhile: the count stays right). */
+    if (FETCH_ADD(&s->value, 1u) >= NMC_SEM_VALUE_MAX) {
+        FETCH_SUB(&s->value, 1u);
+        return NMC_EOVERFLOW;
+    }
     if (LOAD(&s->q.nqueued) != 0)
         nmc_sync_queue_wake_first(&s->q);
     return NMC_OK;
@@ -125,7 +126,8 @@ int nmc_sem_getvalue(nmc_sem *s, unsigned *value)
 {
     if (!sem_valid(s) || value == NULL)
         return NMC_EINVAL;
-    *value = LOAD(&s->value);
+    uint32_t v = LOAD(&s->value);
+    *value = v < NMC_SEM_VALUE_MAX ? v : NMC_SEM_VALUE_MAX;
     return NMC_OK;
 }
 
