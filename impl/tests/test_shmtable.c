@@ -821,6 +821,48 @@ START_TEST(corrupt_fields)
 }
 END_TEST
 
+/* What a writer killed inside a mutation can leave (the header words of
+ * nmc/shmtable.h's format), and the repair by the next access that may
+ * write: the change counter odd and, in turn, pages taken from the free
+ * list but never used, a stale binding count, a finished hash switch still
+ * in the journal, a journal entry that describes no possible area. */
+START_TEST(dead_writer_leftovers_are_repaired)
+{
+    struct test_table a, b;
+    table_new(&a, NMC_SHM_POSIX, NMC_SHM_RECORD_LOCKING, 160);
+    int32_t v[100];
+    fill(v, 100, 5);
+    ck_assert_ok(nmc_shmtable_add(a.t, 1, v, 100));
+    ck_assert_ok(nmc_shmtable_add(a.t, 2, v, 3));
+    ck_assert_ok(nmc_shmtable_remove(a.t, 1)); /* three free pages */
+    int32_t *w;
+    size_t rows, cols, n;
+    ck_assert_ok(nmc_shmtable_memory(a.t, &w, &rows, &cols));
+    const int32_t nfree = w[14], seq = w[6];
+    ck_assert_int_eq(nfree, 3);
+    const struct poke leftovers[][2] = {
+        {{13, 0, "free head"}, {14, 0, "nfree"}},
+        {{12, 5, "nbindings"}, {12, 5, "nbindings"}},
+        {{18, w[7], "pending start"}, {19, w[9], "pending cells"}},
+        {{18, 1, "pending start"}, {19, 33, "pending cells"}},
+    };
+    for (size_t i = 0; i < sizeof leftovers / sizeof *leftovers; i++) {
+        for (int k = 0; k < 2; k++)
+            w[leftovers[i][k].word] = leftovers[i][k].value;
+        w[6] = seq | 1;
+        table_open(&a, &b, NMC_SHM_RECORD_LOCKING);
+        ck_assert_ok(nmc_shmtable_length(b.t, &n)); /* repairs, then reads */
+        ck_assert_uint_eq(n, 1);
+        table_close(&b);
+        ck_assert_msg(w[6] % 2 == 0, "%s: counter still odd", leftovers[i][0].field);
+        ck_assert_int_eq(w[14], nfree);
+        assert_checks(a.t);
+        assert_value(a.t, 2, 3, 5);
+    }
+    table_drop(&a);
+}
+END_TEST
+
 START_TEST(corrupt_truncated_and_random)
 {
     struct test_table a, b;
@@ -893,6 +935,7 @@ Suite *nmc_test_suite(void)
     tcase_add_loop_test(tc, groups_and_views, 0, 2);
     tcase_add_test(tc, corrupt_fields);
     tcase_add_test(tc, corrupt_truncated_and_random);
+    tcase_add_test(tc, dead_writer_leftovers_are_repaired);
     suite_add_tcase(s, tc);
     return s;
 }

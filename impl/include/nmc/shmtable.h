@@ -45,6 +45,21 @@
  * and field failed. The object grows automatically (other processes remap
  * when they notice) and never shrinks; freed pages are reused.
  *
+ * ---- Writers that die ----------------------------------------------------
+ * A process killed inside a mutation leaves the table as it was before the
+ * mutation or as it would be after it, never in between: a mutation writes
+ * what it adds into free pages, publishes it with one store (a hash cell,
+ * or an older-binding link), and frees what it replaced or removed after
+ * that; replace too writes new pages (a value is never overwritten in
+ * place) and a hash-area switch goes through a journal (w18-19). What such
+ * a writer leaves (pages taken but not published, or unpublished but not
+ * freed, stale counts, a half-done switch, the change counter odd) is
+ * repaired by the next process that takes the write lock, or that reads
+ * through a writable descriptor with RECORD_LOCKING: it rebuilds the free
+ * list from the pages nothing reaches and recounts. Not covered: a group
+ * is a sequence of mutations, not a transaction (killed between two, the
+ * first stays done), and write_blocks modifies values in place.
+ *
  * ---- Format (version 1) ---------------------------------------------------
  * Host-endian uint32 words; the object is a sequence of pages of P bytes
  * (P >= 160, P % 4 == 0, P <= 1 MiB, fixed at creation; default 256).
@@ -57,7 +72,8 @@
  *   w9 ncells: hash cells (a power of two >= 16; hash_pages = ceil(8 ncells / P)),
  *   w10 used cells (live + deleted), w11 keys (live cells), w12 bindings,
  *   w13 free list head (0 = empty), w14 free pages, w15 0,
- *   w16-17 the upgrade waiter (locking, see above); the rest is 0.
+ *   w16-17 the upgrade waiter (locking, see above), w18-19 a hash-area
+ *   switch in progress: its start page and cells (0 = none); the rest is 0.
  * Hash area: ncells cells of 2 words {key, page}: page 0 = never used,
  *   0xffffffff = deleted, else the first page of the key's newest binding.
  *   Slot of a key: (key * 0x9e3779b1) >> (32 - log2 ncells), then linear

@@ -65,6 +65,32 @@ static int check_free_list(struct fsck *f)
     return n == hdr_get(t, H_NFREE) ? NMC_OK : shmt_corrupt(t, 0, "nfree");
 }
 
+/* What the cells reach: the counts, and the marks of the header, the hash
+ * area and every binding page. */
+struct reach {
+    uint64_t used, keys, bindings;
+};
+
+static int mark_reachable(struct fsck *f, struct reach *r)
+{
+    const struct view *v = f->v;
+    f->seen[0] = 1;
+    for (uint32_t pg = v->hstart; pg < v->hstart + v->hpages; pg++)
+        mark(f, pg, "hash pages");
+    *r = (struct reach){0};
+    for (uint32_t c = 0; c < v->ncells; c++) {
+        uint32_t pg = cell_at(v, c)[1];
+        r->used += pg != CELL_EMPTY;
+        if (pg == CELL_EMPTY || pg == CELL_DELETED)
+            continue;
+        r->keys++;
+        int rc = check_cell(f, c, &r->bindings);
+        if (rc != NMC_OK)
+            return rc;
+    }
+    return NMC_OK;
+}
+
 static int check_all(struct fsck *f)
 {
     nmc_shmtable *t = f->t;
@@ -75,29 +101,19 @@ static int check_all(struct fsck *f)
         return shmt_corrupt(t, 0, "version");
     if (hdr_get(t, H_PAGESIZE) != t->pagesize)
         return shmt_corrupt(t, 0, "pagesize");
-    if (hdr_get(t, H_ZERO) != 0)
+    if (hdr_get(t, H_ZERO) != 0 || hdr_get(t, H_PENDING_CELLS) != 0)
         return shmt_corrupt(t, 0, "reserved");
-    f->seen[0] = 1;
-    for (uint32_t pg = v->hstart; pg < v->hstart + v->hpages; pg++)
-        mark(f, pg, "hash pages");
-    uint64_t used = 0, keys = 0, bindings = 0;
-    for (uint32_t c = 0; c < v->ncells; c++) {
-        uint32_t pg = cell_at(v, c)[1];
-        used += pg != CELL_EMPTY;
-        if (pg == CELL_EMPTY || pg == CELL_DELETED)
-            continue;
-        keys++;
-        int rc = check_cell(f, c, &bindings);
-        if (rc != NMC_OK)
-            return rc;
-    }
-    if (used != hdr_get(t, H_USED) || 2 * used > v->ncells)
+    struct reach r;
+    int rc = mark_reachable(f, &r);
+    if (rc != NMC_OK)
+        return rc;
+    if (r.used != hdr_get(t, H_USED) || 2 * r.used > v->ncells)
         return shmt_corrupt(t, 0, "used");
-    if (keys != hdr_get(t, H_NKEYS))
+    if (r.keys != hdr_get(t, H_NKEYS))
         return shmt_corrupt(t, 0, "nkeys");
-    if (bindings != hdr_get(t, H_NBINDINGS))
+    if (r.bindings != hdr_get(t, H_NBINDINGS))
         return shmt_corrupt(t, 0, "nbindings");
-    int rc = check_free_list(f);
+    rc = check_free_list(f);
     for (uint32_t pg = 1; pg < v->top && rc == NMC_OK; pg++)
         if ((f->seen[pg >> 3] & (1u << (pg & 7))) == 0)
             rc = shmt_corrupt(t, pg, "unreachable");
@@ -111,6 +127,36 @@ static int do_check(nmc_shmtable *t, const struct view *v, void *arg)
     if (f.seen == NULL)
         return NMC_ENOMEM;
     int rc = check_all(&f);
+    free(f.seen);
+    return rc;
+}
+
+int shmt_repair(nmc_shmtable *t, const struct view *v)
+{
+    struct fsck f = {t, v, calloc(v->top / 8 + 1, 1)};
+    if (f.seen == NULL)
+        return NMC_ENOMEM;
+    struct reach r;
+    int rc = mark_reachable(&f, &r);
+    if (rc == NMC_OK) {
+        /* Every other page below top is free: a binding written but not
+         * committed, one unlinked but not yet freed, a page between the
+         * free list and its user. */
+        uint32_t head = 0, nfree = 0;
+        for (uint32_t pg = v->top - 1; pg >= 1; pg--)
+            if ((f.seen[pg >> 3] & (1u << (pg & 7))) == 0) {
+                uint32_t *p = page_at(v, pg);
+                p[P_TAG] = TAG_FREE;
+                p[1] = head;
+                head = pg;
+                nfree++;
+            }
+        hdr_set(t, H_FREE_HEAD, head);
+        hdr_set(t, H_NFREE, nfree);
+        hdr_set(t, H_USED, (uint32_t)r.used);
+        hdr_set(t, H_NKEYS, (uint32_t)r.keys);
+        hdr_set(t, H_NBINDINGS, (uint32_t)r.bindings);
+    }
     free(f.seen);
     return rc;
 }

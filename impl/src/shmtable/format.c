@@ -258,14 +258,33 @@ int shmt_rehash(nmc_shmtable *t, struct view *v, uint64_t extra)
         rc = shmt_corrupt(t, 0, "nkeys");
     if (rc != NMC_OK)
         return rc;
+    /* The switch is three header words: journaled, so that a writer
+     * killed in the middle leaves it for the next one to finish. */
+    hdr_set(t, H_PENDING_START, n.hstart);
+    __atomic_store_n(&t->map[H_PENDING_CELLS], n.ncells, __ATOMIC_RELEASE);
+    shmt_finish_rehash(t);
     n.top = v->top + n.hpages;
-    hdr_set(t, H_TOP, n.top);
-    hdr_set(t, H_HASH_START, n.hstart);
-    hdr_set(t, H_HASH_PAGES, n.hpages);
-    hdr_set(t, H_NCELLS, n.ncells);
     hdr_set(t, H_USED, live);
     for (uint32_t pg = v->hstart; pg < v->hstart + v->hpages; pg++)
         shmt_free_page(t, &n, pg);
     *v = n;
     return NMC_OK;
+}
+
+void shmt_finish_rehash(nmc_shmtable *t)
+{
+    uint32_t cells = __atomic_load_n(&t->map[H_PENDING_CELLS], __ATOMIC_ACQUIRE);
+    if (cells == 0)
+        return;
+    uint32_t start = hdr_get(t, H_PENDING_START), npages = hdr_get(t, H_NPAGES);
+    uint32_t pages = shmt_hash_pages(t->pagesize, cells);
+    if (cells >= MIN_CELLS && cells <= MAX_CELLS && (cells & (cells - 1)) == 0 && start >= 1 &&
+        start < npages && pages <= npages - start) {
+        if (hdr_get(t, H_TOP) < start + pages)
+            hdr_set(t, H_TOP, start + pages);
+        hdr_set(t, H_HASH_START, start);
+        hdr_set(t, H_HASH_PAGES, pages);
+        hdr_set(t, H_NCELLS, cells);
+    }
+    __atomic_store_n(&t->map[H_PENDING_CELLS], 0u, __ATOMIC_RELEASE);
 }

@@ -36,8 +36,10 @@ enum {
     H_FREE_HEAD,
     H_NFREE,
     H_ZERO,
-    H_UPGRADER, /* 64-bit, words 16-17 */
-    H_WORDS = 18,
+    H_UPGRADER,            /* 64-bit, words 16-17 */
+    H_PENDING_START = 18,  /* a hash-area switch in progress: its start, */
+    H_PENDING_CELLS,       /* and its cells (0: none; shmt_finish_rehash) */
+    H_WORDS,
 };
 
 #define SHMT_MAGIC0 0x4e4d4353u
@@ -134,6 +136,9 @@ void shmt_free_page(nmc_shmtable *t, const struct view *v, uint32_t pg);
 int shmt_format(nmc_shmtable *t, uint64_t hint);
 /* Makes a new hash area for the current keys plus extra and rehashes. */
 int shmt_rehash(nmc_shmtable *t, struct view *v, uint64_t extra);
+/* Completes a hash-area switch a dead writer left half done (header only;
+ * a journal entry that does not describe a possible area is dropped). */
+void shmt_finish_rehash(nmc_shmtable *t);
 
 /* ---- lock.c -------------------------------------------------------------- */
 int shmt_lock(nmc_shmtable *t, enum lock_mode mode);
@@ -163,8 +168,14 @@ int shmt_copy_out(int32_t *data, size_t n, void *arg);
 /* Validates binding first of key, then frees its pages. */
 int shmt_free_binding(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key);
 /* Unlinks binding cur (older of prev, or the newest when prev is 0) from
- * cell c, and frees it. */
+ * cell c, then frees it. */
 int shmt_unlink_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
                         uint32_t cur, int32_t key);
+
+/* ---- check.c ------------------------------------------------------------ */
+/* After a writer died inside a mutation (write-locked, change counter
+ * odd): rebuilds the free list from the pages no binding or hash area
+ * reaches, and recounts used cells, keys and bindings. */
+int shmt_repair(nmc_shmtable *t, const struct view *v);
 
 #endif

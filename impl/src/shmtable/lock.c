@@ -107,13 +107,47 @@ static bool read_optimistic(nmc_shmtable *t, shmt_read_fn fn, void *arg, int *rc
     return false;
 }
 
+/* Under the write lock, an odd change counter means that the writer who
+ * made it odd died inside its mutation: finish or undo what it left
+ * (shmtable.h, "Writers that die"), and even the counter. */
+static int recover(nmc_shmtable *t)
+{
+    uint32_t s = hdr_get(t, H_SEQ);
+    if (!(s & 1))
+        return NMC_OK;
+    shmt_finish_rehash(t);
+    struct view v;
+    int rc = shmt_view(t, &v);
+    if (rc == NMC_OK)
+        rc = shmt_repair(t, &v);
+    if (rc == NMC_OK)
+        __atomic_store_n(&t->map[H_SEQ], s + 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
+/* A reader that finds a dead writer's leftovers repairs them first when
+ * it may write (locked tables only: without locks an odd counter may be a
+ * live writer's). Returns with the read or the write lock held. */
+static int lock_for_reading(nmc_shmtable *t)
+{
+    int rc = shmt_lock(t, HELD_READ);
+    if (rc != NMC_OK || !(hdr_get(t, H_SEQ) & 1) || t->locking != NMC_SHM_RECORD_LOCKING ||
+        !t->d->writable || t->held != HELD_READ || t->group_depth > 0 || t->iter_depth > 0)
+        return rc;
+    shmt_unlock(t);
+    rc = shmt_lock(t, HELD_WRITE);
+    if (rc == NMC_OK && (rc = recover(t)) != NMC_OK)
+        shmt_unlock(t);
+    return rc;
+}
+
 int shmt_read(nmc_shmtable *t, bool optimistic, shmt_read_fn fn, void *arg)
 {
     int rc;
     if (optimistic && t->locking == NMC_SHM_RECORD_LOCKING && t->held == HELD_NONE &&
         t->group_depth == 0 && read_optimistic(t, fn, arg, &rc))
         return rc;
-    rc = shmt_lock(t, HELD_READ);
+    rc = lock_for_reading(t);
     if (rc != NMC_OK)
         return rc;
     struct view v;
@@ -131,13 +165,17 @@ int shmt_write(nmc_shmtable *t, shmt_write_fn fn, void *arg)
     if (!t->d->writable)
         return NMC_EPERM;
     int rc = shmt_lock(t, HELD_WRITE);
-    if (rc != NMC_OK)
+    if (rc == NMC_OK) /* without locks nobody else writes (shmtable.h) */
+        rc = recover(t);
+    if (rc != NMC_OK) {
+        shmt_unlock(t);
         return rc;
+    }
     struct view v;
     rc = shmt_view(t, &v);
     if (rc == NMC_OK) {
         /* Odd while we write (a writer that dies leaves it odd: readers
-         * then lock, and the next writer evens it out). */
+         * then lock, and the next one to hold the write lock repairs). */
         uint32_t s = hdr_get(t, H_SEQ) | 1;
         hdr_set(t, H_SEQ, s);
         __atomic_thread_fence(__ATOMIC_RELEASE);

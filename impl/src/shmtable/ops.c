@@ -85,22 +85,29 @@ int shmt_free_binding(nmc_shmtable *t, const struct view *v, uint32_t first, int
     return NMC_OK;
 }
 
+/* The one store that makes a mutation happen (shmtable.h, "Writers that
+ * die"): everything it publishes was written before it. */
+static void commit(uint32_t *word, uint32_t x)
+{
+    __atomic_store_n(word, x, __ATOMIC_RELEASE);
+}
+
 int shmt_unlink_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
                         uint32_t cur, int32_t key)
 {
-    uint32_t older = page_at(v, cur)[P_OLDER];
-    int rc = shmt_free_binding(t, v, cur, key);
+    uint32_t older = page_at(v, cur)[P_OLDER], len;
+    int rc = shmt_binding(t, v, cur, key, &len);
     if (rc != NMC_OK)
         return rc;
     if (prev != 0) {
-        page_at(v, prev)[P_OLDER] = older;
+        commit(&page_at(v, prev)[P_OLDER], older);
     } else if (older != 0) {
-        cell_at(v, c)[1] = older;
+        commit(&cell_at(v, c)[1], older);
     } else {
-        cell_at(v, c)[1] = CELL_DELETED;
+        commit(&cell_at(v, c)[1], CELL_DELETED);
         hdr_set(t, H_NKEYS, hdr_get(t, H_NKEYS) - 1);
     }
-    return NMC_OK;
+    return shmt_free_binding(t, v, cur, key);
 }
 
 /* ---- mutations ----------------------------------------------------------- */
@@ -140,26 +147,6 @@ static int write_binding(nmc_shmtable *t, struct view *v, const struct put *a,
     return NMC_OK;
 }
 
-static int copy_in(int32_t *data, size_t n, void *arg)
-{
-    const int32_t **src = arg;
-    if (n > 0) {
-        memcpy(data, *src, n * sizeof *data);
-        *src += n;
-    }
-    return NMC_OK;
-}
-
-/* replace with a value of the same page count (first validated):
- * overwrite in place. */
-static int overwrite(nmc_shmtable *t, const struct view *v, uint32_t first,
-                     const struct put *a)
-{
-    const int32_t *src = a->value;
-    page_at(v, first)[P_LEN] = (uint32_t)a->len;
-    return shmt_walk(t, v, first, a->key, copy_in, &src);
-}
-
 /* A free cell for a new key (one exists: the load is kept at most 1/2). */
 static int insert_cell(nmc_shmtable *t, const struct view *v, int32_t key, uint32_t first)
 {
@@ -170,7 +157,7 @@ static int insert_cell(nmc_shmtable *t, const struct view *v, int32_t key, uint3
             if (c[1] == CELL_EMPTY)
                 hdr_set(t, H_USED, hdr_get(t, H_USED) + 1);
             c[0] = (uint32_t)key;
-            c[1] = first;
+            commit(&c[1], first);
             hdr_set(t, H_NKEYS, hdr_get(t, H_NKEYS) + 1);
             return NMC_OK;
         }
@@ -195,29 +182,24 @@ static int do_put(nmc_shmtable *t, struct view *v, void *arg)
     uint32_t old = bound ? cell_at(v, cell)[1] : 0;
     if (bound && (rc = shmt_binding(t, v, old, a->key, &oldlen)) != NMC_OK)
         return rc;
-    if (replace && shmt_pages_for(v, oldlen) == npages)
-        return overwrite(t, v, old, a);
+    /* New pages even for a replace: the old value stays whole until the
+     * commit, and is freed after it. */
     rc = shmt_reserve(t, v, npages);
     if (rc != NMC_OK)
         return rc;
-    uint32_t older = old;
-    if (replace) {
-        older = page_at(v, old)[P_OLDER];
-        rc = shmt_free_binding(t, v, old, a->key);
-        if (rc != NMC_OK)
-            return rc;
-    }
     uint32_t first;
     rc = write_binding(t, v, a, npages, &first);
     if (rc != NMC_OK)
         return rc;
-    page_at(v, first)[P_OLDER] = older;
+    page_at(v, first)[P_OLDER] = replace ? page_at(v, old)[P_OLDER] : old;
+    if (!bound)
+        rc = insert_cell(t, v, a->key, first);
+    else
+        commit(&cell_at(v, cell)[1], first);
+    if (rc != NMC_OK)
+        return rc;
     hdr_set(t, H_NBINDINGS, hdr_get(t, H_NBINDINGS) + 1);
-    if (bound) {
-        cell_at(v, cell)[1] = first;
-        return NMC_OK;
-    }
-    return insert_cell(t, v, a->key, first);
+    return replace ? shmt_free_binding(t, v, old, a->key) : NMC_OK;
 }
 
 static int put(nmc_shmtable *t, int32_t key, const int32_t *value, size_t len, bool replace)
