@@ -36,6 +36,8 @@
  *    hold the lock while their callbacks run; a mutation through the same
  *    table from inside such a callback gives NMC_ELOCKED.
  * NMC_SHM_NO_LOCKING takes no locks: fine when nobody writes concurrently.
+ * Its reads outside groups and iterations are optimistic as well (checked
+ * against the change counter).
  *
  * ---- Robustness -----------------------------------------------------------
  * Any file content (truncated, bit-flipped, hostile) gives NMC_ECORRUPT,

@@ -144,8 +144,8 @@ static int lock_for_reading(nmc_shmtable *t)
 int shmt_read(nmc_shmtable *t, bool optimistic, shmt_read_fn fn, void *arg)
 {
     int rc;
-    if (optimistic && t->locking == NMC_SHM_RECORD_LOCKING && t->held == HELD_NONE &&
-        t->group_depth == 0 && read_optimistic(t, fn, arg, &rc))
+    if (optimistic && t->held == HELD_NONE && t->group_depth == 0 &&
+        read_optimistic(t, fn, arg, &rc))
         return rc;
     rc = lock_for_reading(t);
     if (rc != NMC_OK)
