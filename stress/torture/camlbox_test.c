@@ -28,7 +28,7 @@
 #include "stress.h"
 #include "torture.h"
 
-enum { CAPACITY = 64, MSG_SIZE = 512, SER = 1 << 20, OP_SEND = 1, BIG = 800 };
+enum { CAPACITY = 64, MSG_SIZE = 512, SER = 1 << 22, OP_SEND = 1, BIG = 800 };
 
 struct worker {
     struct torture_intent intent;
