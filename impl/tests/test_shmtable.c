@@ -825,7 +825,8 @@ END_TEST
  * nmc/shmtable.h's format), and the repair by the next access that may
  * write: the change counter odd and, in turn, pages taken from the free
  * list but never used, a stale binding count, a finished hash switch still
- * in the journal, a journal entry that describes no possible area. */
+ * in the journal, a journal entry that describes no possible area, a
+ * switch torn between its header words. */
 START_TEST(dead_writer_leftovers_are_repaired)
 {
     struct test_table a, b;
@@ -859,6 +860,20 @@ START_TEST(dead_writer_leftovers_are_repaired)
         assert_checks(a.t);
         assert_value(a.t, 2, 3, 5);
     }
+    /* A switch torn between its header words: a read-only descriptor,
+     * which cannot repair, reads through the journal meanwhile. */
+    w[18] = w[7];
+    w[19] = w[9];
+    w[8] += 1;
+    w[6] = seq | 1;
+    nmc_shm_descr *ro;
+    nmc_shmtable *rt;
+    ck_assert_ok(nmc_shm_open(&a.name, O_RDONLY, 0, false, &ro));
+    ck_assert_ok(nmc_shmtable_manage(ro, NMC_SHM_RECORD_LOCKING, 0, -1, &rt));
+    assert_value(rt, 2, 3, 5);
+    nmc_shmtable_close(rt);
+    ck_assert_ok(nmc_shm_close(ro));
+    assert_checks(a.t); /* a.t may write: it repairs first */
     table_drop(&a);
 }
 END_TEST

@@ -58,7 +58,9 @@
  * freed, stale counts, a half-done switch, the change counter odd) is
  * repaired by the next process that takes the write lock, or that reads
  * through a writable descriptor with RECORD_LOCKING: it rebuilds the free
- * list from the pages nothing reaches and recounts. Not covered: a group
+ * list from the pages nothing reaches and recounts. Until then read-only
+ * descriptors see the committed state (through the journal if a switch
+ * was torn), with stale counts (length) possible. Not covered: a group
  * is a sequence of mutations, not a transaction (killed between two, the
  * first stays done), and write_blocks modifies values in place.
  *

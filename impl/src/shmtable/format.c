@@ -82,6 +82,22 @@ uint32_t shmt_pages_for(const struct view *v, size_t len)
     return len == 0 ? 1 : (uint32_t)((len + d - 1) / d);
 }
 
+/* The hash area of a journaled switch (shmt_rehash), if the journal holds
+ * one that describes a possible area. */
+static bool pending_area(const nmc_shmtable *t, uint32_t *start, uint32_t *pages,
+                         uint32_t *cells)
+{
+    uint32_t c = __atomic_load_n(&t->map[H_PENDING_CELLS], __ATOMIC_ACQUIRE);
+    uint32_t s = hdr_get(t, H_PENDING_START), npages = hdr_get(t, H_NPAGES);
+    if (c < MIN_CELLS || c > MAX_CELLS || (c & (c - 1)) != 0 || s < 1 || s >= npages ||
+        shmt_hash_pages(t->pagesize, c) > npages - s)
+        return false;
+    *start = s;
+    *pages = shmt_hash_pages(t->pagesize, c);
+    *cells = c;
+    return true;
+}
+
 int shmt_view(nmc_shmtable *t, struct view *v)
 {
     if (t->map_len < (size_t)t->pagesize)
@@ -104,6 +120,11 @@ int shmt_view(nmc_shmtable *t, struct view *v)
         .hpages = hdr_get(t, H_HASH_PAGES),
         .ncells = hdr_get(t, H_NCELLS),
     };
+    /* A switch a dead writer left half done: read the area it was moving
+     * to (complete before it was journaled), as the repair will install. */
+    if (__atomic_load_n(&t->map[H_PENDING_CELLS], __ATOMIC_ACQUIRE) != 0 &&
+        pending_area(t, &v->hstart, &v->hpages, &v->ncells) && v->top < v->hstart + v->hpages)
+        v->top = v->hstart + v->hpages;
     if (v->top < 2 || v->top > npages)
         return shmt_corrupt(t, 0, "top");
     if (v->ncells < MIN_CELLS || v->ncells > MAX_CELLS || (v->ncells & (v->ncells - 1)) != 0)
@@ -273,13 +294,8 @@ int shmt_rehash(nmc_shmtable *t, struct view *v, uint64_t extra)
 
 void shmt_finish_rehash(nmc_shmtable *t)
 {
-    uint32_t cells = __atomic_load_n(&t->map[H_PENDING_CELLS], __ATOMIC_ACQUIRE);
-    if (cells == 0)
-        return;
-    uint32_t start = hdr_get(t, H_PENDING_START), npages = hdr_get(t, H_NPAGES);
-    uint32_t pages = shmt_hash_pages(t->pagesize, cells);
-    if (cells >= MIN_CELLS && cells <= MAX_CELLS && (cells & (cells - 1)) == 0 && start >= 1 &&
-        start < npages && pages <= npages - start) {
+    uint32_t start, pages, cells;
+    if (pending_area(t, &start, &pages, &cells)) {
         if (hdr_get(t, H_TOP) < start + pages)
             hdr_set(t, H_TOP, start + pages);
         hdr_set(t, H_HASH_START, start);
