@@ -61,8 +61,9 @@ int camlbox_validate(const void *base, size_t size)
     if (size < sizeof *h || LOAD(&h->magic) != CAMLBOX_MAGIC || h->version != CAMLBOX_VERSION ||
         h->msg_size > SIZE_MAX || camlbox_layout(h->capacity, (size_t)h->msg_size, &want) != NMC_OK)
         return NMC_ECORRUPT;
-    if (h->slot_size != want.slot_size || h->slots_off != want.slots_off || h->size != want.size || h->size > size ||
-        h->receiver_base == 0 || h->receiver_base % CAMLBOX_LINE != 0)
+    if (h->slot_size != want.slot_size || h->slots_off != want.slots_off ||
+        h->size != want.size || h->size > size || h->receiver_base == 0 ||
+        h->receiver_base % CAMLBOX_LINE != 0)
         return NMC_ECORRUPT;
     return NMC_OK;
 }

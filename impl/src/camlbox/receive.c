@@ -51,26 +51,20 @@ static void deliver(nmc_camlbox *box, uint32_t i, uint32_t *slots, size_t *n)
     box->run = next_slot(box, i);
 }
 
-/* Reports the READY slots of the run into slots[*n .. max). */
-static void walk_run(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n)
+/* Reports READY slots not reported yet into slots[*n .. max), in ring
+ * order from the run's start: only the run (up to the first slot neither
+ * READY nor delivered), or the whole ring. */
+static void report(nmc_camlbox *box, bool whole_ring, uint32_t *slots, size_t max, size_t *n)
 {
     uint32_t i = box->run;
     for (uint32_t k = 0; k < box->v.hdr->capacity && *n < max; k++, i = next_slot(box, i)) {
         if (delivered(box, i))
             continue;
-        if (!slot_ready(&box->v, i))
-            break;
-        deliver(box, i, slots, n);
-    }
-}
-
-/* Reports every READY slot not reported yet, from the run's start on. */
-static void scan_all(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n)
-{
-    uint32_t i = box->run;
-    for (uint32_t k = 0; k < box->v.hdr->capacity && *n < max; k++, i = next_slot(box, i))
-        if (!delivered(box, i) && slot_ready(&box->v, i))
+        if (slot_ready(&box->v, i))
             deliver(box, i, slots, n);
+        else if (!whole_ring)
+            break;
+    }
 }
 
 static bool kicked(nmc_camlbox *box)
@@ -82,9 +76,9 @@ static bool kicked(nmc_camlbox *box)
  * true when the wait may return. */
 static bool poll_once(nmc_camlbox *box, bool thorough, uint32_t *slots, size_t max, size_t *n)
 {
-    walk_run(box, slots, max, n);
+    report(box, false, slots, max, n);
     if (*n == 0 && thorough)
-        scan_all(box, slots, max, n);
+        report(box, true, slots, max, n);
     return kicked(box) || *n > 0;
 }
 
@@ -97,12 +91,12 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
     if (poll_once(box, false, slots, max, n))
         return NMC_OK;
     struct camlbox_header *h = box->v.hdr;
-    /* Polls less and less often, so as not to pull the slot a sender is
-     * writing away from it. */
     /* A thread that woke a sleeper since its last wait (a reply it asked
      * for comes after a wake-up's latency) learns nothing from a failed
      * spin. */
     bool woke = camlbox_woke_sleeper();
+    /* Polls less and less often, so as not to pull the slot a sender is
+     * writing away from it. */
     unsigned polls = 0, allowance = nmc_spin_allowance(&rx_spin, CAMLBOX_SPIN);
     for (unsigned spun = 0, delay = 1; spun < allowance; spun += delay, delay += delay < 64) {
         for (unsigned k = 0; k < delay; k++)

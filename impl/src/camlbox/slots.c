@@ -1,5 +1,5 @@
-/* Returning slots to the free ones: after a failed send, and when a sender
- * died holding one (delete is in receive.c).
+/* Returning slots to the free ones: after a delete, after a failed send,
+ * and when a sender died holding one.
  *
  * The FREE store (sequentially consistent) comes before the look at the
  * senders' wait queue, so a sender that announced it will sleep either
