@@ -11,13 +11,17 @@ struct fsck {
     uint8_t *seen; /* one bit per page in [0, top) */
 };
 
+static bool reached(const struct fsck *f, uint32_t pg)
+{
+    return (f->seen[pg >> 3] & (1u << (pg & 7))) != 0;
+}
+
 /* Marks page pg as reached; a second time means two owners or a cycle. */
 static int mark(struct fsck *f, uint32_t pg, const char *field)
 {
-    uint8_t bit = (uint8_t)(1u << (pg & 7));
-    if (f->seen[pg >> 3] & bit)
+    if (reached(f, pg))
         return shmt_corrupt(f->t, pg, field);
-    f->seen[pg >> 3] |= bit;
+    f->seen[pg >> 3] |= (uint8_t)(1u << (pg & 7));
     return NMC_OK;
 }
 
@@ -39,7 +43,7 @@ static int check_cell(struct fsck *f, uint32_t c, uint64_t *bindings)
     if (shmt_lookup(v, key) != c)
         return shmt_corrupt(f->t, cell_page, "cell position");
     for (uint32_t pg = cell[1]; pg != 0; pg = page_at(v, pg)[P_OLDER]) {
-        if (page_ok(v, pg) && (f->seen[pg >> 3] & (1u << (pg & 7))))
+        if (page_ok(v, pg) && reached(f, pg))
             return shmt_corrupt(f->t, pg, "older");
         int rc = shmt_walk(f->t, v, pg, key, mark_block, f);
         if (rc != NMC_OK)
@@ -115,7 +119,7 @@ static int check_all(struct fsck *f)
         return shmt_corrupt(t, 0, "nbindings");
     rc = check_free_list(f);
     for (uint32_t pg = 1; pg < v->top && rc == NMC_OK; pg++)
-        if ((f->seen[pg >> 3] & (1u << (pg & 7))) == 0)
+        if (!reached(f, pg))
             rc = shmt_corrupt(t, pg, "unreachable");
     return rc;
 }
@@ -144,7 +148,7 @@ int shmt_repair(nmc_shmtable *t, const struct view *v)
          * free list and its user. */
         uint32_t head = 0, nfree = 0;
         for (uint32_t pg = v->top - 1; pg >= 1; pg--)
-            if ((f.seen[pg >> 3] & (1u << (pg & 7))) == 0) {
+            if (!reached(&f, pg)) {
                 uint32_t *p = page_at(v, pg);
                 p[P_TAG] = TAG_FREE;
                 p[1] = head;

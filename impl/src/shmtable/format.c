@@ -121,7 +121,8 @@ int shmt_view(nmc_shmtable *t, struct view *v)
         .ncells = hdr_get(t, H_NCELLS),
     };
     /* A switch a dead writer left half done: read the area it was moving
-     * to (complete before it was journaled), as the repair will install. */
+     * to (complete before it was journaled), as the repair will install.
+     * (The empty journal is tested here: every read makes a view.) */
     if (__atomic_load_n(&t->map[H_PENDING_CELLS], __ATOMIC_ACQUIRE) != 0 &&
         pending_area(t, &v->hstart, &v->hpages, &v->ncells) && v->top < v->hstart + v->hpages)
         v->top = v->hstart + v->hpages;

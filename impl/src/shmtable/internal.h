@@ -165,10 +165,8 @@ int shmt_walk(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key
               shmt_block_fn fn, void *arg);
 /* A shmt_block_fn appending to *(int32_t **)arg. */
 int shmt_copy_out(int32_t *data, size_t n, void *arg);
-/* Validates binding first of key, then frees its pages. */
-int shmt_free_binding(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key);
-/* Unlinks binding cur (older of prev, or the newest when prev is 0) from
- * cell c, then frees it. */
+/* Validates binding cur, unlinks it (older of prev, or the newest when prev
+ * is 0) from cell c, then frees it. */
 int shmt_unlink_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
                         uint32_t cur, int32_t key);
 

@@ -70,11 +70,16 @@ static int no_op(int32_t *data, size_t n, void *arg)
     return NMC_OK;
 }
 
-int shmt_free_binding(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key)
+/* Validates every page of binding first of key: a mutation checks what it
+ * will unlink or free before its commit, so a corrupt one changes nothing. */
+static int check_binding(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key)
 {
-    int rc = shmt_walk(t, v, first, key, no_op, NULL);
-    if (rc != NMC_OK)
-        return rc;
+    return shmt_walk(t, v, first, key, no_op, NULL);
+}
+
+/* Returns the pages of binding first, validated, to the free list. */
+static void release_binding(nmc_shmtable *t, const struct view *v, uint32_t first)
+{
     uint32_t npages = shmt_pages_for(v, page_at(v, first)[P_LEN]);
     for (uint32_t i = 0, pg = first; i < npages; i++) {
         uint32_t next = page_at(v, pg)[P_NEXT];
@@ -82,7 +87,6 @@ int shmt_free_binding(nmc_shmtable *t, const struct view *v, uint32_t first, int
         pg = next;
     }
     hdr_set(t, H_NBINDINGS, hdr_get(t, H_NBINDINGS) - 1);
-    return NMC_OK;
 }
 
 /* The one store that makes a mutation happen (shmtable.h, "Writers that
@@ -95,8 +99,8 @@ static void commit(uint32_t *word, uint32_t x)
 int shmt_unlink_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
                         uint32_t cur, int32_t key)
 {
-    uint32_t older = page_at(v, cur)[P_OLDER], len;
-    int rc = shmt_binding(t, v, cur, key, &len);
+    uint32_t older = page_at(v, cur)[P_OLDER];
+    int rc = check_binding(t, v, cur, key);
     if (rc != NMC_OK)
         return rc;
     if (prev != 0) {
@@ -107,7 +111,8 @@ int shmt_unlink_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint3
         commit(&cell_at(v, c)[1], CELL_DELETED);
         hdr_set(t, H_NKEYS, hdr_get(t, H_NKEYS) - 1);
     }
-    return shmt_free_binding(t, v, cur, key);
+    release_binding(t, v, cur);
+    return NMC_OK;
 }
 
 /* ---- mutations ----------------------------------------------------------- */
@@ -168,7 +173,7 @@ static int insert_cell(nmc_shmtable *t, const struct view *v, int32_t key, uint3
 static int do_put(nmc_shmtable *t, struct view *v, void *arg)
 {
     const struct put *a = arg;
-    uint32_t npages = shmt_pages_for(v, a->len), cell = shmt_lookup(v, a->key), oldlen = 0;
+    uint32_t npages = shmt_pages_for(v, a->len), cell = shmt_lookup(v, a->key);
     if (npages == 0)
         return NMC_EINVAL;
     int rc;
@@ -180,7 +185,7 @@ static int do_put(nmc_shmtable *t, struct view *v, void *arg)
     }
     bool bound = cell < v->ncells, replace = bound && a->replace;
     uint32_t old = bound ? cell_at(v, cell)[1] : 0;
-    if (bound && (rc = shmt_binding(t, v, old, a->key, &oldlen)) != NMC_OK)
+    if (bound && (rc = check_binding(t, v, old, a->key)) != NMC_OK)
         return rc;
     /* New pages even for a replace: the old value stays whole until the
      * commit, and is freed after it. */
@@ -199,7 +204,9 @@ static int do_put(nmc_shmtable *t, struct view *v, void *arg)
     if (rc != NMC_OK)
         return rc;
     hdr_set(t, H_NBINDINGS, hdr_get(t, H_NBINDINGS) + 1);
-    return replace ? shmt_free_binding(t, v, old, a->key) : NMC_OK;
+    if (replace)
+        release_binding(t, v, old);
+    return NMC_OK;
 }
 
 static int put(nmc_shmtable *t, int32_t key, const int32_t *value, size_t len, bool replace)
