@@ -259,9 +259,7 @@ static int pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done)
         if (client)
             nmc_procs_sample(w, nmc_stats_now_ns() - t0);
     }
-    *done = client ? w->ops : 0;
-    if (client) /* a strictly alternating pair: no fairness figure */
-        nmc_procs_set_fairness(w, NULL, 0);
+    nmc_procs_pingpong_done(w, done);
     detach(out);
     detach(in);
     return st;

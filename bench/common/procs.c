@@ -97,6 +97,13 @@ void nmc_procs_set_fairness(const struct nmc_procs_worker *w, const uint64_t *co
     *w->n_fairness = (uint32_t)n;
 }
 
+void nmc_procs_pingpong_done(const struct nmc_procs_worker *w, uint64_t *done)
+{
+    *done = w->index == 0 ? w->ops : 0;
+    if (w->index == 0)
+        nmc_procs_set_fairness(w, NULL, 0);
+}
+
 void nmc_procs_result_free(struct nmc_procs_result *res)
 {
     if (res == NULL)

@@ -108,6 +108,10 @@ static inline void nmc_procs_sample(const struct nmc_procs_worker *w, uint64_t v
  * ping-pong). One worker per run calls it, before its fn returns. */
 void nmc_procs_set_fairness(const struct nmc_procs_worker *w, const uint64_t *counts, size_t n);
 
+/* What each worker of a strictly alternating pair (a ping-pong) reports:
+ * worker 0 the round trips (w->ops, counted once), and no fairness figure. */
+void nmc_procs_pingpong_done(const struct nmc_procs_worker *w, uint64_t *done);
+
 /* Maps len bytes of zeroed anonymous shared memory, inherited by workers.
  * Returns 0, NMC_EINVAL (len 0 or out NULL) or NMC_ESYS (errno kept). */
 int nmc_procs_map_shared(size_t len, void **out);

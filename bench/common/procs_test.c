@@ -39,6 +39,12 @@ static int fairness_worker(const struct nmc_procs_worker *w, uint64_t *done)
     return NMC_OK;
 }
 
+static int pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done)
+{
+    nmc_procs_pingpong_done(w, done);
+    return NMC_OK;
+}
+
 static int failing_worker(const struct nmc_procs_worker *w, uint64_t *done)
 {
     *done = 0;
@@ -126,6 +132,11 @@ START_TEST(worker_sets_fairness_counts)
     ck_assert_uint_eq(res.fairness[2], 30);
     n = 0; /* no fairness figure */
     ck_assert_ok(nmc_procs_run(&spec, &res));
+    ck_assert_int_eq(res.n_fairness, 0);
+    /* a ping-pong: worker 0's round trips, counted once, no fairness */
+    struct nmc_procs_spec pair = {.nprocs = 2, .fn = pingpong_worker, .ops = 7};
+    ck_assert_ok(nmc_procs_run(&pair, &res));
+    ck_assert_uint_eq(res.total, 7);
     ck_assert_int_eq(res.n_fairness, 0);
     assert_no_children();
 }

@@ -127,15 +127,6 @@ struct pingpong_arg {
     struct sync_region *r;
 };
 
-/* What both ping-pong workers report: the round trips, counted once, and
- * no fairness figure. */
-static void pingpong_done(const struct nmc_procs_worker *w, uint64_t *done)
-{
-    *done = w->index == 0 ? w->ops : 0;
-    if (w->index == 0)
-        nmc_procs_set_fairness(w, NULL, 0);
-}
-
 static int sem_pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done)
 {
     const struct pingpong_arg *a = w->arg;
@@ -157,7 +148,7 @@ static int sem_pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done)
         if (st != NMC_OK)
             return st;
     }
-    pingpong_done(w, done);
+    nmc_procs_pingpong_done(w, done);
     return NMC_OK;
 }
 
@@ -208,7 +199,7 @@ static int cond_pingpong_worker(const struct nmc_procs_worker *w, uint64_t *done
     }
     if (a->which == NMC)
         nmc_wait_entry_free(&we);
-    pingpong_done(w, done);
+    nmc_procs_pingpong_done(w, done);
     return st;
 }
 
