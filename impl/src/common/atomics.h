@@ -1,11 +1,28 @@
-/* Shorthands for the __atomic builtins on words in shared memory, and the
- * CPU's spin-wait hint, for the modules that synchronise processes without
- * locks (sync, camlbox). Private to the library (//impl:atomics).
+/* Shorthands for the __atomic builtins on words in shared memory, the
+ * load-once accessors every module reads shared objects with, and the
+ * CPU's spin-wait hint. Private to the library (//impl:atomics).
  * Sequentially consistent unless the name says otherwise. */
 #ifndef NMC_ATOMICS_H
 #define NMC_ATOMICS_H
 
 #include <stdbool.h>
+#include <string.h>
+
+/* The load-once rule (impl/README.md, "Shared memory is input"): a word of
+ * a shared object is read once into a local, the local is validated, and
+ * only the local is used after that. LOAD_ONCE is that read (relaxed: it
+ * orders nothing, but the compiler can neither repeat it nor tear it);
+ * the ordered loads below are reads once too. COPY_ONCE copies a shared
+ * struct into a private one in one pass; the compiler barrier after it
+ * keeps the compiler from reading the shared struct again in place of the
+ * copy. grep LOAD_ONCE / COPY_ONCE to find every read of shared input. */
+#define LOAD_ONCE(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define COPY_ONCE(dst, src)                                                    \
+    do {                                                                       \
+        _Static_assert(sizeof *(dst) == sizeof *(src), "same size");           \
+        memcpy((dst), (const void *)(src), sizeof *(dst));                     \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                               \
+    } while (0)
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
