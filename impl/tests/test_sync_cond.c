@@ -532,9 +532,10 @@ START_TEST(check_finds_corruption)
     ws->nused++;
     ck_assert_status(nmc_wait_set_check(ws), NMC_ECORRUPT);
     ws->nused--;
-    ws->entry[we.index].pad = 1;
+    uint64_t own = ws->entry[we.index].own;
+    ws->entry[we.index].own = (uint64_t)1 << 32 | 1; /* idle, a start time, tid 0 */
     ck_assert_status(nmc_wait_set_check(ws), NMC_ECORRUPT);
-    ws->entry[we.index].pad = 0;
+    ws->entry[we.index].own = own;
     ws->entry[(we.index + 1) % SET_CAP].own = 7u << 2; /* a tid in a free state */
     ck_assert_status(nmc_wait_set_check(ws), NMC_ECORRUPT);
     ws->entry[(we.index + 1) % SET_CAP].own = 0;

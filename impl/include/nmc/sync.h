@@ -10,9 +10,10 @@
  * it returns NMC_EINVAL (initialised structures carry a nonzero magic), and
  * so does every call on a destroyed one.
  *
- * Identity. The owner of a mutex is the calling thread, named by its kernel
- * thread id (gettid(), cached per thread and reset in a fork child). A
- * single-threaded process is therefore its pid. All processes using one
+ * Identity. The owner of a mutex is the calling thread, named in shared
+ * memory by an nmc_owner: its kernel thread id (gettid()) and its start
+ * time, so that the name survives the reuse of the id by a later thread
+ * (cached per thread and reset in a fork child). All processes using one
  * object must share a pid namespace with a /proc mounted for it.
  *
  * Blocking. Uncontended operations are one atomic instruction in user space.
@@ -29,8 +30,13 @@
  * times (see nmc_deadline_in in nmc/sys.h).
  *
  * Dead processes. Sleepers wake every NMC_SYNC_POLL_MS to check whether the
- * owner of the mutex they wait for still lives (/proc/<tid>/stat: absent or
- * zombie = dead). The first to find it dead becomes the owner and gets
+ * owner of the mutex they wait for still lives (/proc/<tid>/stat: absent, a
+ * zombie, or another start time = dead; a pid handed to a new process
+ * does not keep a dead owner alive, and the new process is not the owner).
+ * When that cannot be read (/proc unreadable, hidepid, no descriptor even
+ * after the one reserved for it), the wait ends with NMC_ESYS, errno
+ * saying why, instead of going on for ever. The first to find it dead
+ * becomes the owner and gets
  * NMC_EOWNER_DEAD, as with a robust pthread mutex: it repairs the data and
  * calls nmc_mutex_consistent, or unlocks without that and the mutex becomes
  * NMC_ENOT_RECOVERABLE for everyone. Sleepers that died in a queue are
@@ -60,7 +66,7 @@ extern "C" {
 /* Largest semaphore value; posting beyond gives NMC_EOVERFLOW. */
 #define NMC_SEM_VALUE_MAX INT32_MAX
 /* Layout version of every structure below. */
-#define NMC_SYNC_VERSION 1
+#define NMC_SYNC_VERSION 2
 /* Magic numbers of initialised structures ("SEM1", "MTX1", "CND1", "WST1"). */
 #define NMC_SEM_MAGIC 0x53454d31u
 #define NMC_MUTEX_MAGIC 0x4d545831u
@@ -69,7 +75,8 @@ extern "C" {
 
 /* One sleeper's place in a queue. Internal; zero when free. */
 struct nmc_sync_slot {
-    uint32_t own;    /* sleeper tid << 2 | slot state (free/claimed/waiting/woken) */
+    uint64_t own;    /* sleeper start << 32 | tid << 2 | slot state (free/claimed/
+                        waiting/woken)                                           */
     uint32_t futex;  /* bumped by each wake of this slot; the sleeper waits on it */
     uint32_t ticket; /* arrival order; the waker picks the smallest waiting one */
 };
@@ -85,13 +92,30 @@ struct nmc_sync_queue {
 
 /* ---- Threads ---------------------------------------------------------- */
 
+/* A thread as shared memory names it: its kernel thread id in the low 32
+ * bits, the low 32 bits of its start time (clock ticks after boot, field
+ * 22 of /proc/<tid>/stat; 0 when /proc could not be read) above. A thread
+ * that gets the id of a dead one is another owner. 0 names no thread. */
+typedef uint64_t nmc_owner;
+#define NMC_OWNER_TID(owner) ((uint32_t)((owner)&0xffffffffu))
+
 /* The calling thread's kernel id (gettid()), from a per-thread cache: a
  * system call only the first time in a thread and after fork. */
 uint32_t nmc_thread_self(void);
-/* False only when thread tid certainly no longer runs (its /proc entry is
- * gone or a zombie); any doubt answers true. The liveness test behind the
- * dead-owner detection of this module. */
-bool nmc_thread_alive(uint32_t tid);
+/* The calling thread as an owner, from the same cache (the first call in a
+ * thread also reads /proc). */
+nmc_owner nmc_owner_self(void);
+
+enum nmc_liveness {
+    NMC_OWNER_LIVE = 0,    /* the thread runs (or is stopped)                   */
+    NMC_OWNER_GONE = 1,    /* certainly ended: no such id, a zombie, or the id
+                              belongs to a thread started at another time      */
+    NMC_OWNER_UNKNOWN = 2, /* cannot tell: /proc unreadable (errno says why)    */
+};
+/* Whether owner still runs; the test behind every dead-owner detection of
+ * this module and of camlbox. A descriptor reserved when the library is
+ * loaded keeps it answering in a process that has run out of them. */
+enum nmc_liveness nmc_owner_liveness(nmc_owner owner);
 
 /* ---- Semaphores ------------------------------------------------------- */
 
@@ -136,9 +160,10 @@ typedef struct nmc_mutex {
     uint32_t magic;          /* NMC_MUTEX_MAGIC once initialised, else 0            */
     uint16_t version;        /* NMC_SYNC_VERSION                                    */
     uint16_t kind;           /* enum nmc_mutex_kind                                 */
-    uint32_t word;           /* owner tid | INCONSISTENT bit 30 | WAITERS bit 31; 0 free */
+    uint64_t word;           /* owner (nmc_owner) | INCONSISTENT bit 30 | WAITERS
+                                bit 31; 0 free                                     */
     uint32_t count;          /* recursion depth of the owner (1 when just locked)   */
-    uint32_t reserved[12];   /* zero; keeps the queue off the lock word's line      */
+    uint32_t reserved[11];   /* zero; keeps the queue off the lock word's line      */
     struct nmc_sync_queue q; /* sleepers                                            */
 } nmc_mutex;
 
@@ -147,10 +172,13 @@ int nmc_mutex_init(nmc_mutex *m, enum nmc_mutex_kind kind);
 /* Locks m. Returns NMC_OK; NMC_EOWNER_DEAD when the previous owner died
  * holding it (the caller owns m, see nmc_mutex_consistent);
  * NMC_ENOT_RECOVERABLE (not locked); NMC_EDEADLOCK when an errorcheck mutex
- * is relocked by its owner; NMC_EOVERFLOW past 2^32-1 recursive locks. */
+ * is relocked by its owner; NMC_EOVERFLOW past 2^32-1 recursive locks;
+ * NMC_ESYS (not locked, errno kept) when the owner's liveness could not be
+ * read at a poll (see "Dead processes"). */
 int nmc_mutex_lock(nmc_mutex *m);
 /* Like nmc_mutex_lock, but NMC_EBUSY instead of sleeping (also for the
- * owner of a normal or errorcheck mutex). */
+ * owner of a normal or errorcheck mutex, and when the owner's liveness
+ * cannot be read). */
 int nmc_mutex_trylock(nmc_mutex *m);
 /* Like nmc_mutex_lock, but NMC_ETIMEDOUT once abs_deadline has passed; a
  * NULL deadline waits forever. */
@@ -185,10 +213,10 @@ typedef struct nmc_cond {
 
 /* One entry of a wait set. Internal. */
 struct nmc_wait_slot {
-    uint32_t own;     /* user tid << 2 | state (free/idle/waiting/signalled) */
+    uint64_t own;     /* user start << 32 | tid << 2 | state (free/idle/
+                         waiting/signalled)                                  */
     uint32_t futex;   /* bumped by each signal; the waiter sleeps on it      */
     uint32_t ticket;  /* arrival order on the condition it waits on          */
-    uint32_t pad;     /* zero                                                */
     int64_t cond_off; /* that condition's address minus the set's address    */
 };
 

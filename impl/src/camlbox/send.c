@@ -54,7 +54,7 @@ static int64_t claim_from(struct camlbox_view *v, uint32_t tid, uint32_t prefer,
 /* The receiver will never free a slot: it closed the box or died. */
 static bool receiver_gone(const struct camlbox_header *h)
 {
-    return LOAD(&h->closed) != 0 || !nmc_thread_alive(h->receiver_tid);
+    return LOAD(&h->closed) != 0 || nmc_owner_liveness(h->receiver_tid) == NMC_OWNER_GONE;
 }
 
 /* The box is full: spin, then sleep until a slot frees, the receiver is

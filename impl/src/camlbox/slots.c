@@ -33,7 +33,7 @@ uint32_t camlbox_reclaim_dead(struct camlbox_view *v)
     for (uint32_t i = 0; i < v->hdr->capacity; i++) {
         uint32_t *state = &camlbox_slot(v, i)->state;
         uint32_t s = LOAD(state);
-        if (SLOT_KIND(s) != SLOT_RESERVED || nmc_thread_alive(SLOT_OWNER(s)))
+        if (SLOT_KIND(s) != SLOT_RESERVED || nmc_owner_liveness(SLOT_OWNER(s)) != NMC_OWNER_GONE)
             continue;
         /* Only one reclaimer wins; the dead owner cannot race us. */
         if (CAS(state, &s, (uint32_t)SLOT_FREE))

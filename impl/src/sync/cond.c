@@ -20,7 +20,7 @@
  *
  * Dead waiters: when the futex wake finds no sleeper and the entry stays
  * signalled for a while, its thread is descheduled or dead; signal then
- * checks (nmc_sync_alive), frees a dead thread's entry and signals the next
+ * checks (nmc_sync_liveness), frees a gone thread's entry and signals the next
  * waiter instead, so a signal is never absorbed by a dead process.
  *
  * The condition finds its wait set by a self-relative offset (ws_off), set
@@ -59,17 +59,17 @@ static int bind_wait_set(nmc_cond *c, const nmc_wait_set *ws)
 }
 
 /* Publishes entry e of the caller as WAITING on c; its futex value in *seq. */
-static int enqueue(nmc_wait_entry *we, nmc_cond *c, uint32_t tid, uint32_t *seq)
+static int enqueue(nmc_wait_entry *we, nmc_cond *c, nmc_owner self, uint32_t *seq)
 {
     struct nmc_wait_slot *e = &we->ws->entry[we->index];
-    uint32_t own = LOAD(&e->own);
+    uint64_t own = LOAD(&e->own);
     if (OWN_STATE(own) != ENTRY_IDLE)
         return OWN_STATE(own) == ENTRY_FREE ? NMC_EINVAL : NMC_EBUSY;
     STORE(&e->cond_off, (int64_t)((intptr_t)c - (intptr_t)we->ws));
     STORE(&e->ticket, FETCH_ADD(&c->next_ticket, 1u));
     *seq = LOAD(&e->futex);
     FETCH_ADD(&c->nwaiters, 1u);
-    if (!CAS(&e->own, &own, OWN(tid, ENTRY_WAITING))) {
+    if (!CAS(&e->own, &own, OWN(self, ENTRY_WAITING))) {
         FETCH_SUB(&c->nwaiters, 1u);
         return NMC_EBUSY;
     }
@@ -78,7 +78,7 @@ static int enqueue(nmc_wait_entry *we, nmc_cond *c, uint32_t tid, uint32_t *seq)
 
 /* Sleeps until e is signalled (NMC_OK) or the deadline passes and the
  * caller withdraws the entry (NMC_ETIMEDOUT). Leaves e IDLE. */
-static int sleep_on_entry(struct nmc_wait_slot *e, uint32_t tid, uint32_t seq,
+static int sleep_on_entry(struct nmc_wait_slot *e, nmc_owner self, uint32_t seq,
                           const struct timespec *abs_deadline)
 {
     bool seen = false;
@@ -90,12 +90,12 @@ static int sleep_on_entry(struct nmc_wait_slot *e, uint32_t tid, uint32_t seq,
     nmc_spin_outcome(&nmc_sync_spin, NMC_WAKE_SPIN, seen);
     for (;;) {
         if (OWN_STATE(LOAD(&e->own)) == ENTRY_SIGNALLED) {
-            STORE(&e->own, OWN(tid, ENTRY_IDLE));
+            STORE(&e->own, OWN(self, ENTRY_IDLE));
             return NMC_OK;
         }
         if (nmc_futex_wait(&e->futex, seq, abs_deadline) == NMC_ETIMEDOUT) {
-            uint32_t own = OWN(tid, ENTRY_WAITING);
-            if (CAS(&e->own, &own, OWN(tid, ENTRY_IDLE)))
+            uint64_t own = OWN(self, ENTRY_WAITING);
+            if (CAS(&e->own, &own, OWN(self, ENTRY_IDLE)))
                 return NMC_ETIMEDOUT;
         }
         seq = LOAD(&e->futex);
@@ -108,17 +108,17 @@ int nmc_cond_timedwait(nmc_wait_entry *we, nmc_cond *c, nmc_mutex *m,
     if (!cond_valid(c) || m == NULL || LOAD_RELAXED(&m->magic) != NMC_MUTEX_MAGIC ||
         nmc_wait_entry_valid(we) != NMC_OK)
         return NMC_EINVAL;
-    uint32_t tid = nmc_sync_self();
-    int st = nmc_sync_mutex_owned(m, tid);
+    nmc_owner self = nmc_sync_self();
+    int st = nmc_sync_mutex_owned(m, self);
     if (st != NMC_OK)
         return st;
     if ((st = bind_wait_set(c, we->ws)) != NMC_OK)
         return st;
     uint32_t seq;
-    if ((st = enqueue(we, c, tid, &seq)) != NMC_OK)
+    if ((st = enqueue(we, c, self, &seq)) != NMC_OK)
         return st;
     uint32_t depth = nmc_sync_mutex_release_all(m);
-    st = sleep_on_entry(&we->ws->entry[we->index], tid, seq, abs_deadline);
+    st = sleep_on_entry(&we->ws->entry[we->index], self, seq, abs_deadline);
     FETCH_SUB(&c->nwaiters, 1u);
     int relock = nmc_sync_mutex_relock(m, depth);
     return relock != NMC_OK ? relock : st;
@@ -139,11 +139,11 @@ static nmc_wait_set *bound_set(nmc_cond *c)
 /* Signals entry i seen as own (WAITING) on the condition at cond_off with
  * ticket. Returns 1 if a live waiter got it, 0 if the entry changed
  * meanwhile, -1 if its thread was dead (entry freed). */
-static int signal_entry(nmc_wait_set *ws, uint32_t i, uint32_t own, int64_t cond_off,
+static int signal_entry(nmc_wait_set *ws, uint32_t i, uint64_t own, int64_t cond_off,
                         uint32_t ticket)
 {
     struct nmc_wait_slot *e = &ws->entry[i];
-    uint32_t signalled = OWN(OWN_TID(own), ENTRY_SIGNALLED);
+    uint64_t signalled = OWN(OWN_OWNER(own), ENTRY_SIGNALLED);
     if (!CAS(&e->own, &own, signalled))
         return 0;
     /* Between the scan and the CAS the waiter may have timed out and waited
@@ -166,7 +166,7 @@ static int signal_entry(nmc_wait_set *ws, uint32_t i, uint32_t own, int64_t cond
             return 1;
         nmc_cpu_relax();
     }
-    if (nmc_sync_alive(OWN_TID(own)))
+    if (nmc_sync_liveness(OWN_OWNER(own)) != NMC_OWNER_GONE)
         return 1;
     nmc_wait_set_free_entry(ws, i, signalled);
     return -1;
@@ -175,7 +175,7 @@ static int signal_entry(nmc_wait_set *ws, uint32_t i, uint32_t own, int64_t cond
 /* Whether entry e waits on the condition at cond_off with a ticket before
  * end; its own word in *own. */
 static bool waits_before(const struct nmc_wait_slot *e, int64_t cond_off, uint32_t end,
-                         uint32_t *own)
+                         uint64_t *own)
 {
     *own = LOAD(&e->own);
     return OWN_STATE(*own) == ENTRY_WAITING && LOAD(&e->cond_off) == cond_off &&
@@ -211,7 +211,8 @@ int nmc_cond_signal(nmc_cond *c)
     uint32_t cap = LOAD(&ws->capacity);
     for (;;) {
         int64_t best = -1;
-        uint32_t best_ticket = 0, best_own = 0, own;
+        uint32_t best_ticket = 0;
+        uint64_t best_own = 0, own;
         for (uint32_t i = 0; i < cap; i++) {
             if (!waits_before(&ws->entry[i], cond_off, end, &own))
                 continue;
@@ -230,7 +231,8 @@ int nmc_cond_signal(nmc_cond *c)
 int nmc_cond_broadcast(nmc_cond *c)
 {
     int64_t cond_off;
-    uint32_t end, own;
+    uint32_t end;
+    uint64_t own;
     int st;
     nmc_wait_set *ws = waiters_of(c, &cond_off, &end, &st);
     if (ws == NULL)
@@ -251,8 +253,9 @@ int nmc_cond_destroy(nmc_cond *c)
     if (LOAD(&c->nwaiters) != 0 && ws != NULL && nmc_wait_set_valid(ws)) {
         uint32_t cap = LOAD(&ws->capacity);
         for (uint32_t i = 0; i < cap; i++) {
-            uint32_t own = LOAD(&ws->entry[i].own);
-            if (OWN_STATE(own) >= ENTRY_WAITING && !nmc_sync_alive(OWN_TID(own)))
+            uint64_t own = LOAD(&ws->entry[i].own);
+            if (OWN_STATE(own) >= ENTRY_WAITING &&
+                nmc_sync_liveness(OWN_OWNER(own)) == NMC_OWNER_GONE)
                 nmc_wait_set_free_entry(ws, i, own);
         }
     }

@@ -28,40 +28,43 @@
 #define NMC_WAKE_SPIN 1024
 extern __thread struct nmc_spin nmc_sync_spin __attribute__((tls_model("initial-exec")));
 
-/* A slot's or entry's `own` word: tid << 2 | state. */
-#define OWN(tid, state) ((uint32_t)(tid) << 2 | (uint32_t)(state))
-#define OWN_TID(own) ((own) >> 2)
-#define OWN_STATE(own) ((own)&3u)
+/* Thread ids fit in 30 bits (pid_max is at most 2^22). */
+#define NMC_TID_MASK 0x3fffffffu
+
+/* A queue slot's or wait entry's `own` word: the owner's start time in the
+ * high half (as in an nmc_owner), its tid << 2 | the state in the low. */
+#define OWN_START_BITS 0xffffffff00000000u
+#define OWN(owner, state)                                                      \
+    (((owner)&OWN_START_BITS) | (uint64_t)NMC_OWNER_TID(owner) << 2 | (uint64_t)(state))
+#define OWN_OWNER(own) (((own)&OWN_START_BITS) | ((own)&0xffffffffu) >> 2)
+#define OWN_STATE(own) ((unsigned)((own)&3u))
 
 /* Queue slot states (nmc_sync_slot.own). */
 enum { SLOT_FREE = 0, SLOT_CLAIMED = 1, SLOT_WAITING = 2, SLOT_WOKEN = 3 };
 
-/* Thread ids fit in 30 bits (pid_max is at most 2^22). */
-#define NMC_TID_MASK 0x3fffffffu
-
 /* ---- identity (ident.c) ---- */
 
-/* Per-thread cache of gettid(), 0 until first use; reset in fork children. */
-extern __thread uint32_t nmc_sync_tid_cache __attribute__((tls_model("initial-exec")));
-uint32_t nmc_sync_self_slow(void);
+/* Per-thread cache of the caller's owner, 0 until first use; reset in fork
+ * children. */
+extern __thread nmc_owner nmc_sync_owner_cache __attribute__((tls_model("initial-exec")));
+nmc_owner nmc_sync_self_slow(void);
 
-/* The calling thread's kernel id, without a system call after the first. */
-static inline uint32_t nmc_sync_self(void)
+/* The calling thread as an owner, without a system call after the first. */
+static inline nmc_owner nmc_sync_self(void)
 {
-    uint32_t tid = nmc_sync_tid_cache;
-    return NMC_LIKELY(tid != 0) ? tid : nmc_sync_self_slow();
+    nmc_owner self = nmc_sync_owner_cache;
+    return NMC_LIKELY(self != 0) ? self : nmc_sync_self_slow();
 }
 
-/* False only when thread tid certainly no longer runs: /proc/<tid> is gone or
- * the thread is a zombie. Any doubt (no /proc, no file descriptors) answers
- * true, so a live owner is never robbed. */
-bool nmc_sync_alive(uint32_t tid);
+/* nmc_owner_liveness: gone only when the owner certainly no longer runs;
+ * NMC_OWNER_UNKNOWN (errno says why) when that cannot be read. */
+enum nmc_liveness nmc_sync_liveness(nmc_owner owner);
 
 /* ---- sleeper queue (queue.c) ---- */
 
-/* Claims a free slot for tid, giving it the next ticket, in state WAITING.
- * Returns its index, or -1 when all slots are taken. */
-int nmc_sync_queue_claim(struct nmc_sync_queue *q, uint32_t tid);
+/* Claims a free slot for owner (the caller), giving it the next ticket, in
+ * state WAITING. Returns its index, or -1 when all slots are taken. */
+int nmc_sync_queue_claim(struct nmc_sync_queue *q, nmc_owner owner);
 /* Frees the caller's slot i; lets one slot-less sleeper in. */
 void nmc_sync_queue_release(struct nmc_sync_queue *q, int i);
 /* Wakes the waiting slot with the smallest ticket; returns whether one was
@@ -69,7 +72,7 @@ void nmc_sync_queue_release(struct nmc_sync_queue *q, int i);
 bool nmc_sync_queue_wake_first(struct nmc_sync_queue *q);
 /* Wakes every waiting slot and every slot-less sleeper. */
 void nmc_sync_queue_wake_all(struct nmc_sync_queue *q);
-/* Frees the slots of threads that died while queued. */
+/* Frees the slots of threads that died while queued (gone for certain). */
 void nmc_sync_queue_reap(struct nmc_sync_queue *q);
 /* Sleeps a slot-less thread until a slot may be free, the poll interval or
  * abs_deadline. NMC_ETIMEDOUT only when abs_deadline has passed. */
@@ -86,9 +89,9 @@ void nmc_sync_queue_init(struct nmc_sync_queue *q);
 
 /* ---- mutex internals for condition waits (mutex.c) ---- */
 
-/* NMC_OK if thread tid owns m and m is consistent; NMC_EPERM if it does not
- * own it; NMC_EINVAL if it must call nmc_mutex_consistent first. */
-int nmc_sync_mutex_owned(const nmc_mutex *m, uint32_t tid);
+/* NMC_OK if owner holds m and m is consistent; NMC_EPERM if it does not
+ * hold it; NMC_EINVAL if it must call nmc_mutex_consistent first. */
+int nmc_sync_mutex_owned(const nmc_mutex *m, nmc_owner owner);
 /* Unlocks m, owned by the caller, whatever its recursion depth; returns the
  * depth. */
 uint32_t nmc_sync_mutex_release_all(nmc_mutex *m);

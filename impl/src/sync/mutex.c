@@ -1,12 +1,14 @@
 /* Robust, FIFO-waking mutexes in shared memory (Netmcore_mutex).
  *
- * The lock word. word == 0: free. Otherwise its low 30 bits are the owner's
- * thread id, bit 30 (INCONSISTENT) says the owner took it from a dead owner
- * and has not called nmc_mutex_consistent yet, and bit 31 (WAITERS) says a
- * sleeper may be queued, so unlock must look at the queue. The value
- * NOTREC (all tid bits set, no real thread id) means not recoverable.
+ * The lock word (64 bits). word == 0: free. Otherwise it is the owner (an
+ * nmc_owner: tid in the low 30 bits, start time in the high 32) with two
+ * flags in bits 30 and 31: INCONSISTENT says the owner took it from a dead
+ * owner and has not called nmc_mutex_consistent yet, WAITERS says a sleeper
+ * may be queued, so unlock must look at the queue. The value NOTREC (all
+ * tid bits set, no real thread id) means not recoverable. The word is read
+ * once per decision (LOAD into w) and every test is made on that copy.
  *
- * Fast paths (user space only): lock = CAS 0 -> tid; unlock = CAS tid -> 0.
+ * Fast paths (user space only): lock = CAS 0 -> self; unlock = CAS self -> 0.
  * Any other word sends the caller to a slow path in its own function.
  *
  * Slow lock: no spinning (under sustained contention a spinner that wins
@@ -19,14 +21,15 @@
  * acquirer re-sets WAITERS when others remain queued.
  *
  * Dead owners. Every NMC_SYNC_POLL_MS a sleeper checks whether the owner
- * named in the word still lives (nmc_sync_alive). If not, it swaps the word
- * from the value it saw to its own tid | INCONSISTENT and returns
+ * named in the word still lives (nmc_sync_liveness); when that cannot be
+ * told it gives up with NMC_ESYS. If the owner is gone, it swaps the word
+ * from the value it saw to itself | INCONSISTENT and returns
  * NMC_EOWNER_DEAD: at most one sleeper wins, and within about
  * NMC_SYNC_POLL_MS of the death (plus the /proc read). trylock checks the
  * owner at once. Unlocking while INCONSISTENT stores NOTREC and wakes all.
  *
  * Recursion: count is touched only by the owner: 1 on acquisition, +1 per
- * relock, -1 per unlock above 1. Invariant: word holds a tid => count >= 1.
+ * relock, -1 per unlock above 1. Invariant: word names an owner => count >= 1.
  * Its stores are relaxed: the CAS that acquires the word and the one that
  * releases it order them for the next owner (a sequentially consistent
  * store would be a second locked instruction on the fast path).
@@ -35,9 +38,13 @@
 
 #include "internal.h"
 
-#define WAITERS 0x80000000u
-#define INCONSISTENT 0x40000000u
-#define NOTREC NMC_TID_MASK
+#define WAITERS ((uint64_t)1 << 31)
+#define INCONSISTENT ((uint64_t)1 << 30)
+#define OWNER_BITS (~(WAITERS | INCONSISTENT))
+#define NOTREC ((uint64_t)NMC_TID_MASK)
+
+/* The owner a lock word names (0: none). */
+#define owner_of(w) ((nmc_owner)((w)&OWNER_BITS))
 
 static bool mutex_valid(const nmc_mutex *m)
 {
@@ -52,7 +59,7 @@ int nmc_mutex_init(nmc_mutex *m, enum nmc_mutex_kind kind)
     memset(m->reserved, 0, sizeof m->reserved);
     STORE(&m->version, (uint16_t)NMC_SYNC_VERSION);
     STORE(&m->kind, (uint16_t)kind);
-    STORE(&m->word, 0u);
+    STORE(&m->word, (uint64_t)0);
     STORE(&m->count, 0u);
     nmc_sync_queue_init(&m->q);
     STORE(&m->magic, NMC_MUTEX_MAGIC);
@@ -78,9 +85,9 @@ static int relock_by_owner(nmc_mutex *m, bool try)
 }
 
 /* Takes the word from a dead owner if it still reads w. */
-static bool take_from_dead(nmc_mutex *m, uint32_t w, uint32_t tid)
+static bool take_from_dead(nmc_mutex *m, uint64_t w, nmc_owner self)
 {
-    if (!CAS(&m->word, &w, tid | INCONSISTENT | (w & WAITERS)))
+    if (!CAS(&m->word, &w, self | INCONSISTENT | (w & WAITERS)))
         return false;
     STORE_RELAXED(&m->count, 1u);
     return true;
@@ -88,27 +95,45 @@ static bool take_from_dead(nmc_mutex *m, uint32_t w, uint32_t tid)
 
 /* One attempt on the word as seen (w): acquires a free lock, or says why
  * not. Returns NMC_OK (acquired), NMC_ENOT_RECOVERABLE, or NMC_EBUSY. */
-static int try_word(nmc_mutex *m, uint32_t w, uint32_t tid, uint32_t extra)
+static int try_word(nmc_mutex *m, uint64_t w, nmc_owner self, uint64_t extra)
 {
     if (w == NOTREC)
         return NMC_ENOT_RECOVERABLE;
-    if (w != 0 || !CAS(&m->word, &w, tid | extra))
+    if (w != 0 || !CAS(&m->word, &w, self | extra))
         return NMC_EBUSY;
     STORE_RELAXED(&m->count, 1u);
     return NMC_OK;
 }
 
+/* The owner named in w is dead: takes the word (NMC_EOWNER_DEAD). Also
+ * NMC_ESYS when its liveness cannot be read, NMC_EBUSY otherwise (w == 0:
+ * the lock was free when read, try again). A word that names no thread
+ * (tid 0: written by no locker) counts as a dead owner's. */
+static int take_if_dead(nmc_mutex *m, uint64_t w, nmc_owner self)
+{
+    if (w == 0 || w == NOTREC)
+        return NMC_EBUSY;
+    switch (nmc_sync_liveness(owner_of(w))) {
+    case NMC_OWNER_GONE:
+        return take_from_dead(m, w, self) ? NMC_EOWNER_DEAD : NMC_EBUSY;
+    case NMC_OWNER_UNKNOWN:
+        return NMC_ESYS;
+    default:
+        return NMC_EBUSY;
+    }
+}
+
 /* Sleeps in slot i until the lock is taken, found not recoverable, taken
  * from a dead owner, or the deadline passes. */
-static int lock_queued(nmc_mutex *m, int i, uint32_t tid, const struct timespec *abs_deadline)
+static int lock_queued(nmc_mutex *m, int i, nmc_owner self, const struct timespec *abs_deadline)
 {
     struct nmc_sync_slot *slot = &m->q.slot[i];
     for (;;) {
-        if (LOAD_RELAXED(&slot->own) != OWN(tid, SLOT_WAITING))
-            STORE(&slot->own, OWN(tid, SLOT_WAITING)); /* woken: queue again */
+        if (LOAD_RELAXED(&slot->own) != OWN(self, SLOT_WAITING))
+            STORE(&slot->own, OWN(self, SLOT_WAITING)); /* woken: queue again */
         uint32_t seq = LOAD(&slot->futex);
-        uint32_t w = LOAD(&m->word);
-        int st = try_word(m, w, tid, LOAD(&m->q.nqueued) > 1 ? WAITERS : 0);
+        uint64_t w = LOAD(&m->word);
+        int st = try_word(m, w, self, LOAD(&m->q.nqueued) > 1 ? WAITERS : 0);
         if (st != NMC_EBUSY)
             return st;
         if (w == 0)
@@ -118,10 +143,10 @@ static int lock_queued(nmc_mutex *m, int i, uint32_t tid, const struct timespec 
         w |= WAITERS;
         st = nmc_sync_queue_sleep(&m->q, i, seq, abs_deadline);
         if (st == NMC_ETIMEDOUT)
-            return try_word(m, LOAD(&m->word), tid, WAITERS) == NMC_OK ? NMC_OK : NMC_ETIMEDOUT;
+            return try_word(m, LOAD(&m->word), self, WAITERS) == NMC_OK ? NMC_OK : NMC_ETIMEDOUT;
         if (st == 1) {
-            if (!nmc_sync_alive(w & NMC_TID_MASK) && take_from_dead(m, w, tid))
-                return NMC_EOWNER_DEAD;
+            if ((st = take_if_dead(m, w, self)) != NMC_EBUSY)
+                return st;
             nmc_sync_queue_reap(&m->q);
         }
     }
@@ -131,7 +156,7 @@ static int lock_queued(nmc_mutex *m, int i, uint32_t tid, const struct timespec 
  * lock is free, or at the holder's unlock (WAITERS) if it is not. */
 static void pass_on_wake(nmc_mutex *m)
 {
-    uint32_t w = LOAD(&m->word);
+    uint64_t w = LOAD(&m->word);
     while (w != 0 && w != NOTREC && !(w & WAITERS))
         if (CAS(&m->word, &w, w | WAITERS))
             return;
@@ -140,37 +165,38 @@ static void pass_on_wake(nmc_mutex *m)
 }
 
 /* Slow path of lock / timedlock / trylock: the word was not free. */
-static int lock_slow(nmc_mutex *m, uint32_t tid, const struct timespec *abs_deadline, bool try)
+static int lock_slow(nmc_mutex *m, nmc_owner self, const struct timespec *abs_deadline,
+                     bool try)
 {
-    uint32_t w = LOAD(&m->word);
-    if ((w & NMC_TID_MASK) == tid) {
+    uint64_t w = LOAD(&m->word);
+    if (owner_of(w) == self) {
         int st = relock_by_owner(m, try);
         if (st <= 0)
             return st;
     }
     if (try) {
-        int st = try_word(m, w, tid, 0);
-        if (st == NMC_EBUSY && !nmc_sync_alive(w & NMC_TID_MASK) && take_from_dead(m, w, tid))
-            return NMC_EOWNER_DEAD;
+        int st = try_word(m, w, self, 0);
+        if (st == NMC_EBUSY && (st = take_if_dead(m, w, self)) == NMC_ESYS)
+            st = NMC_EBUSY; /* trylock never waits: cannot tell is busy */
         return st;
     }
     int i;
-    while ((i = nmc_sync_queue_claim(&m->q, tid)) < 0) {
+    while ((i = nmc_sync_queue_claim(&m->q, self)) < 0) {
         w = LOAD(&m->word);
-        int st = try_word(m, w, tid, WAITERS);
+        int st = try_word(m, w, self, WAITERS);
         if (st != NMC_EBUSY)
             return st;
         if (nmc_sync_queue_wait_overflow(&m->q, abs_deadline) == NMC_ETIMEDOUT)
             return NMC_ETIMEDOUT;
-        if (!nmc_sync_alive(w & NMC_TID_MASK) && take_from_dead(m, w, tid))
-            return NMC_EOWNER_DEAD;
+        if ((st = take_if_dead(m, w, self)) != NMC_EBUSY)
+            return st;
     }
-    int st = lock_queued(m, i, tid, abs_deadline);
+    int st = lock_queued(m, i, self, abs_deadline);
     bool was_woken = OWN_STATE(LOAD(&m->q.slot[i].own)) == SLOT_WOKEN;
     nmc_sync_queue_release(&m->q, i);
     if (st == NMC_ENOT_RECOVERABLE)
         nmc_sync_queue_wake_all(&m->q);
-    else if (was_woken && st == NMC_ETIMEDOUT)
+    else if (was_woken && (st == NMC_ETIMEDOUT || st == NMC_ESYS))
         pass_on_wake(m);
     return st;
 }
@@ -180,13 +206,13 @@ static inline int lock(nmc_mutex *m, const struct timespec *abs_deadline, bool t
 {
     if (!mutex_valid(m))
         return NMC_EINVAL;
-    uint32_t tid = nmc_sync_self();
-    uint32_t free_word = 0;
-    if (NMC_LIKELY(CAS(&m->word, &free_word, tid))) {
+    nmc_owner self = nmc_sync_self();
+    uint64_t free_word = 0;
+    if (NMC_LIKELY(CAS(&m->word, &free_word, self))) {
         STORE_RELAXED(&m->count, 1u);
         return NMC_OK;
     }
-    return lock_slow(m, tid, abs_deadline, try);
+    return lock_slow(m, self, abs_deadline, try);
 }
 
 int nmc_mutex_timedlock(nmc_mutex *m, const struct timespec *abs_deadline)
@@ -212,7 +238,7 @@ static void unlock_slow(nmc_mutex *m)
         nmc_sync_queue_wake_all(&m->q);
         return;
     }
-    EXCHANGE(&m->word, 0u);
+    EXCHANGE(&m->word, (uint64_t)0);
     if (LOAD(&m->q.nqueued) != 0)
         nmc_sync_queue_wake_first(&m->q);
 }
@@ -221,16 +247,16 @@ int nmc_mutex_unlock(nmc_mutex *m)
 {
     if (!mutex_valid(m))
         return NMC_EINVAL;
-    uint32_t tid = nmc_sync_self();
-    uint32_t w = LOAD_RELAXED(&m->word);
-    if ((w & NMC_TID_MASK) != tid)
+    nmc_owner self = nmc_sync_self();
+    uint64_t w = LOAD_RELAXED(&m->word);
+    if (owner_of(w) != self)
         return NMC_EPERM;
     uint32_t c = LOAD_RELAXED(&m->count);
     if (c > 1) {
         STORE_RELAXED(&m->count, c - 1);
         return NMC_OK;
     }
-    if (NMC_LIKELY(w == tid && CAS(&m->word, &w, 0u)))
+    if (NMC_LIKELY(w == self && CAS(&m->word, &w, (uint64_t)0)))
         return NMC_OK;
     /* w had flag bits, or a sleeper set WAITERS since it was read. */
     unlock_slow(m);
@@ -241,9 +267,8 @@ int nmc_mutex_consistent(nmc_mutex *m)
 {
     if (!mutex_valid(m))
         return NMC_EINVAL;
-    uint32_t tid = nmc_sync_self();
-    uint32_t w = LOAD(&m->word);
-    if ((w & NMC_TID_MASK) != tid)
+    uint64_t w = LOAD(&m->word);
+    if (owner_of(w) != nmc_sync_self())
         return NMC_EPERM;
     if (!(w & INCONSISTENT))
         return NMC_EINVAL;
@@ -256,7 +281,7 @@ int nmc_mutex_destroy(nmc_mutex *m)
 {
     if (!mutex_valid(m))
         return NMC_EINVAL;
-    uint32_t w = LOAD(&m->word);
+    uint64_t w = LOAD(&m->word);
     if (w != 0 && w != NOTREC)
         return NMC_EBUSY;
     nmc_sync_queue_reap(&m->q);
@@ -271,22 +296,22 @@ int nmc_mutex_check(const nmc_mutex *m)
     if (!mutex_valid(m))
         return NMC_EINVAL;
     uint16_t kind = LOAD(&m->kind);
-    uint32_t w = LOAD(&m->word);
+    uint64_t w = LOAD(&m->word);
+    uint32_t count = LOAD(&m->count);
     if (LOAD(&m->version) != NMC_SYNC_VERSION || kind < NMC_MUTEX_NORMAL ||
         kind > NMC_MUTEX_RECURSIVE || !nmc_sync_zeroed(m->reserved, sizeof m->reserved))
         return NMC_ECORRUPT;
-    if (w != 0 && w != NOTREC && ((w & NMC_TID_MASK) == 0 || LOAD(&m->count) == 0))
+    if (w != 0 && w != NOTREC && (NMC_OWNER_TID(owner_of(w)) == 0 || count == 0))
         return NMC_ECORRUPT;
-    if (kind != NMC_MUTEX_RECURSIVE && (w & NMC_TID_MASK) != 0 && w != NOTREC &&
-        LOAD(&m->count) != 1)
+    if (kind != NMC_MUTEX_RECURSIVE && owner_of(w) != 0 && w != NOTREC && count != 1)
         return NMC_ECORRUPT;
     return nmc_sync_queue_check(&m->q);
 }
 
-int nmc_sync_mutex_owned(const nmc_mutex *m, uint32_t tid)
+int nmc_sync_mutex_owned(const nmc_mutex *m, nmc_owner owner)
 {
-    uint32_t w = LOAD(&m->word);
-    if ((w & NMC_TID_MASK) != tid)
+    uint64_t w = LOAD(&m->word);
+    if (owner_of(w) != owner)
         return NMC_EPERM;
     return (w & INCONSISTENT) ? NMC_EINVAL : NMC_OK;
 }

@@ -2,7 +2,8 @@
  * memory, robust against sleepers that die.
  *
  * Algorithm. A thread that must sleep claims one of NMC_SYNC_SLOTS slots by
- * a compare-and-swap of its `own` word from 0 to tid|CLAIMED, takes a ticket
+ * a compare-and-swap of its `own` word from 0 to OWN(self, CLAIMED) (the
+ * owner with its start time: internal.h), takes a ticket
  * (fetch-and-add on next_ticket) and turns the slot WAITING. It then re-reads
  * the slot's futex word, re-checks the resource (lock word, semaphore value)
  * and sleeps on the futex word if the resource is still taken. A releaser
@@ -12,11 +13,12 @@
  * thread barged in) turns its slot WAITING again and keeps its ticket, so it
  * stays first in line.
  *
- * Invariants. A slot's `own` holds its sleeper's tid in every non-free
- * state; only that sleeper moves it out of CLAIMED and WOKEN, only wakers
- * move it from WAITING to WOKEN, and any thread may free it once its tid is
- * dead (the CAS compares the tid too, so a slot reused by a live thread is
- * never freed by mistake). nqueued counts the non-free slots.
+ * Invariants. A slot's `own` names its sleeper in every non-free state;
+ * only that sleeper moves it out of CLAIMED and WOKEN, only wakers move it
+ * from WAITING to WOKEN, and any thread may free it once its owner is gone
+ * (the CAS compares the owner too, so a slot reused by a live thread is
+ * never freed by mistake). nqueued counts the non-free slots. Each
+ * decision is made on one LOAD of `own`.
  *
  * No lost wake-up: both sides use sequentially consistent atomics. The
  * sleeper increments nqueued before re-checking the resource, and reads
@@ -41,31 +43,31 @@ void nmc_sync_queue_init(struct nmc_sync_queue *q)
     STORE(&q->overflow, 0u);
     STORE(&q->noverflow, 0u);
     for (int i = 0; i < NMC_SYNC_SLOTS; i++) {
-        STORE(&q->slot[i].own, 0u);
+        STORE(&q->slot[i].own, (uint64_t)0);
         STORE(&q->slot[i].futex, 0u);
         STORE(&q->slot[i].ticket, 0u);
     }
 }
 
-int nmc_sync_queue_claim(struct nmc_sync_queue *q, uint32_t tid)
+int nmc_sync_queue_claim(struct nmc_sync_queue *q, nmc_owner owner)
 {
     for (int i = 0; i < NMC_SYNC_SLOTS; i++) {
-        uint32_t own = 0;
+        uint64_t own = 0;
         if (LOAD_RELAXED(&q->slot[i].own) != 0 ||
-            !CAS(&q->slot[i].own, &own, OWN(tid, SLOT_CLAIMED)))
+            !CAS(&q->slot[i].own, &own, OWN(owner, SLOT_CLAIMED)))
             continue;
         FETCH_ADD(&q->nqueued, 1u);
         STORE(&q->slot[i].ticket, FETCH_ADD(&q->next_ticket, 1u));
-        STORE(&q->slot[i].own, OWN(tid, SLOT_WAITING));
+        STORE(&q->slot[i].own, OWN(owner, SLOT_WAITING));
         return i;
     }
     return -1;
 }
 
 /* Frees a non-free slot whose `own` still equals own; true if done. */
-static bool free_slot(struct nmc_sync_queue *q, int i, uint32_t own)
+static bool free_slot(struct nmc_sync_queue *q, int i, uint64_t own)
 {
-    if (!CAS(&q->slot[i].own, &own, 0u))
+    if (!CAS(&q->slot[i].own, &own, (uint64_t)0))
         return false;
     FETCH_SUB(&q->nqueued, 1u);
     if (LOAD(&q->noverflow) != 0) {
@@ -85,12 +87,12 @@ void nmc_sync_queue_release(struct nmc_sync_queue *q, int i)
 }
 
 /* Index of the WAITING slot with the smallest ticket (wrap-safe), or -1. */
-static int first_waiting(struct nmc_sync_queue *q, uint32_t *own_out)
+static int first_waiting(struct nmc_sync_queue *q, uint64_t *own_out)
 {
     int best = -1;
     uint32_t best_ticket = 0;
     for (int i = 0; i < NMC_SYNC_SLOTS; i++) {
-        uint32_t own = LOAD(&q->slot[i].own);
+        uint64_t own = LOAD(&q->slot[i].own);
         if (OWN_STATE(own) != SLOT_WAITING)
             continue;
         uint32_t ticket = LOAD(&q->slot[i].ticket);
@@ -104,9 +106,9 @@ static int first_waiting(struct nmc_sync_queue *q, uint32_t *own_out)
 }
 
 /* Turns slot i from own (WAITING) to WOKEN and wakes its sleeper. */
-static bool wake_slot(struct nmc_sync_queue *q, int i, uint32_t own)
+static bool wake_slot(struct nmc_sync_queue *q, int i, uint64_t own)
 {
-    if (!CAS(&q->slot[i].own, &own, OWN(OWN_TID(own), SLOT_WOKEN)))
+    if (!CAS(&q->slot[i].own, &own, OWN(OWN_OWNER(own), SLOT_WOKEN)))
         return false;
     FETCH_ADD(&q->slot[i].futex, 1u);
     nmc_futex_wake(&q->slot[i].futex, 1);
@@ -116,7 +118,7 @@ static bool wake_slot(struct nmc_sync_queue *q, int i, uint32_t own)
 bool nmc_sync_queue_wake_first(struct nmc_sync_queue *q)
 {
     for (;;) {
-        uint32_t own = 0;
+        uint64_t own = 0;
         int i = first_waiting(q, &own);
         if (i < 0)
             return false;
@@ -136,8 +138,8 @@ void nmc_sync_queue_wake_all(struct nmc_sync_queue *q)
 void nmc_sync_queue_reap(struct nmc_sync_queue *q)
 {
     for (int i = 0; i < NMC_SYNC_SLOTS; i++) {
-        uint32_t own = LOAD(&q->slot[i].own);
-        if (own != 0 && !nmc_sync_alive(OWN_TID(own)))
+        uint64_t own = LOAD(&q->slot[i].own);
+        if (own != 0 && nmc_sync_liveness(OWN_OWNER(own)) == NMC_OWNER_GONE)
             free_slot(q, i, own);
     }
 }
@@ -175,10 +177,10 @@ int nmc_sync_queue_check(const struct nmc_sync_queue *q)
 {
     uint32_t busy = 0;
     for (int i = 0; i < NMC_SYNC_SLOTS; i++) {
-        uint32_t own = LOAD(&q->slot[i].own);
+        uint64_t own = LOAD(&q->slot[i].own);
         if (own == 0)
             continue;
-        if (OWN_STATE(own) == SLOT_FREE || OWN_TID(own) == 0)
+        if (OWN_STATE(own) == SLOT_FREE || NMC_OWNER_TID(OWN_OWNER(own)) == 0)
             return NMC_ECORRUPT;
         busy++;
     }

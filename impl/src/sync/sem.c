@@ -68,9 +68,9 @@ static int sem_wait_slow(nmc_sem *s, const struct timespec *abs_deadline)
         }
     }
     nmc_spin_outcome(&nmc_sync_spin, NMC_WAKE_SPIN, false);
-    uint32_t tid = nmc_sync_self();
+    nmc_owner self = nmc_sync_self();
     int i;
-    while ((i = nmc_sync_queue_claim(&s->q, tid)) < 0) {
+    while ((i = nmc_sync_queue_claim(&s->q, self)) < 0) {
         if (sem_take(s))
             return NMC_OK;
         if (nmc_sync_queue_wait_overflow(&s->q, abs_deadline) == NMC_ETIMEDOUT)
@@ -79,7 +79,7 @@ static int sem_wait_slow(nmc_sem *s, const struct timespec *abs_deadline)
     struct nmc_sync_slot *slot = &s->q.slot[i];
     int st;
     for (;;) {
-        STORE(&slot->own, OWN(tid, SLOT_WAITING));
+        STORE(&slot->own, OWN(self, SLOT_WAITING));
         uint32_t seq = LOAD(&slot->futex);
         if (sem_take(s)) {
             st = NMC_OK;

@@ -2,7 +2,7 @@
  * wait_set and wait_entry).
  *
  * A wait set is a header followed by `capacity` entries. An entry's `own`
- * word is tid << 2 | state: FREE (0), IDLE (allocated), WAITING (queued on
+ * word is OWN(owner, state) (internal.h): FREE (0), IDLE (allocated), WAITING (queued on
  * the condition at cond_off with a ticket), SIGNALLED (woken, not yet
  * returned). Allocation is a compare-and-swap from 0, so the set needs no
  * lock; nused counts the non-free entries.
@@ -41,12 +41,12 @@ int nmc_wait_set_init(nmc_wait_set *ws, uint32_t capacity)
     return NMC_OK;
 }
 
-bool nmc_wait_set_free_entry(nmc_wait_set *ws, uint32_t i, uint32_t own)
+bool nmc_wait_set_free_entry(nmc_wait_set *ws, uint32_t i, uint64_t own)
 {
     struct nmc_wait_slot *e = &ws->entry[i];
-    uint32_t state = OWN_STATE(own);
+    unsigned state = OWN_STATE(own);
     int64_t cond_off = LOAD(&e->cond_off);
-    if (!CAS(&e->own, &own, 0u))
+    if (!CAS(&e->own, &own, (uint64_t)0))
         return false;
     if (state == ENTRY_WAITING || state == ENTRY_SIGNALLED) {
         nmc_cond *c = (nmc_cond *)((char *)ws + cond_off);
@@ -62,21 +62,22 @@ static uint32_t reap_dead(nmc_wait_set *ws)
 {
     uint32_t n = 0, cap = LOAD(&ws->capacity);
     for (uint32_t i = 0; i < cap; i++) {
-        uint32_t own = LOAD(&ws->entry[i].own);
-        if (own != 0 && !nmc_sync_alive(OWN_TID(own)) && nmc_wait_set_free_entry(ws, i, own))
+        uint64_t own = LOAD(&ws->entry[i].own);
+        if (own != 0 && nmc_sync_liveness(OWN_OWNER(own)) == NMC_OWNER_GONE &&
+            nmc_wait_set_free_entry(ws, i, own))
             n++;
     }
     return n;
 }
 
 /* Claims a free entry for tid; its index or -1. */
-static int64_t claim(nmc_wait_set *ws, uint32_t tid)
+static int64_t claim(nmc_wait_set *ws, nmc_owner owner)
 {
     uint32_t cap = LOAD(&ws->capacity);
     for (uint32_t i = 0; i < cap; i++) {
-        uint32_t own = 0;
+        uint64_t own = 0;
         if (LOAD_RELAXED(&ws->entry[i].own) == 0 &&
-            CAS(&ws->entry[i].own, &own, OWN(tid, ENTRY_IDLE))) {
+            CAS(&ws->entry[i].own, &own, OWN(owner, ENTRY_IDLE))) {
             FETCH_ADD(&ws->nused, 1u);
             return i;
         }
@@ -88,10 +89,10 @@ int nmc_wait_entry_alloc(nmc_wait_set *ws, nmc_wait_entry *we)
 {
     if (!nmc_wait_set_valid(ws) || we == NULL)
         return NMC_EINVAL;
-    uint32_t tid = nmc_sync_self();
-    int64_t i = claim(ws, tid);
+    nmc_owner self = nmc_sync_self();
+    int64_t i = claim(ws, self);
     if (i < 0 && reap_dead(ws) > 0)
-        i = claim(ws, tid);
+        i = claim(ws, self);
     if (i < 0)
         return NMC_EOUT_OF_SPACE;
     we->ws = ws;
@@ -111,7 +112,7 @@ int nmc_wait_entry_free(nmc_wait_entry *we)
     int st = nmc_wait_entry_valid(we);
     if (st != NMC_OK)
         return st;
-    uint32_t own = LOAD(&we->ws->entry[we->index].own);
+    uint64_t own = LOAD(&we->ws->entry[we->index].own);
     switch (OWN_STATE(own)) {
     case ENTRY_FREE:
         return NMC_EINVAL;
@@ -142,10 +143,10 @@ int nmc_wait_set_check(const nmc_wait_set *ws)
         return NMC_ECORRUPT;
     for (uint32_t i = 0; i < cap; i++) {
         const struct nmc_wait_slot *e = &ws->entry[i];
-        uint32_t own = LOAD(&e->own);
+        uint64_t own = LOAD(&e->own);
         if (own == 0)
             continue;
-        if (OWN_STATE(own) == ENTRY_FREE || OWN_TID(own) == 0 || LOAD(&e->pad) != 0)
+        if (OWN_STATE(own) == ENTRY_FREE || NMC_OWNER_TID(OWN_OWNER(own)) == 0)
             return NMC_ECORRUPT;
         if (OWN_STATE(own) >= ENTRY_WAITING && LOAD(&e->cond_off) % 8 != 0)
             return NMC_ECORRUPT;

@@ -14,6 +14,6 @@ int nmc_wait_entry_valid(const nmc_wait_entry *we);
 /* Frees entry i if its own word still equals own (a dead thread's, or the
  * caller's idle entry), dropping its condition's waiter count if it was
  * queued. True if freed. */
-bool nmc_wait_set_free_entry(nmc_wait_set *ws, uint32_t i, uint32_t own);
+bool nmc_wait_set_free_entry(nmc_wait_set *ws, uint32_t i, uint64_t own);
 
 #endif
