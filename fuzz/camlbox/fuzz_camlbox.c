@@ -7,7 +7,7 @@
  *          list) and size a, preferring slot b / 3 (or none); never blocks
  *          (a full box must give NMC_ETIMEDOUT at a past deadline)
  *   wait   at most a % capacity + 1 slots, at a past deadline
- *   get    slot a: in place, checked and copied, each the value sent
+ *   get    slot a: in place, checked, copied and verified, each the value sent
  *   delete slot a
  * The model: which slots hold which value, which were not yet reported.
  * Oracles: every status is the model's; a send lands in the preferred slot
@@ -137,6 +137,7 @@ static void op_get(struct model *m, nmc_camlbox *box, nmc_arena *a, unsigned x)
     FUZZ_CHECK(st == NMC_OK && same(v, m->sent[slot]));
     FUZZ_CHECK(nmc_camlbox_get_checked(box, slot, &checked) == NMC_OK && checked == v);
     FUZZ_CHECK(nmc_camlbox_get_copy(box, slot, a, &copy) == NMC_OK && same(copy, v));
+    FUZZ_CHECK(nmc_camlbox_get_verified(box, slot, a, &copy) == NMC_OK && same(copy, v));
 }
 
 static void op_delete(struct model *m, nmc_camlbox *box, unsigned x)

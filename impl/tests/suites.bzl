@@ -1,8 +1,13 @@
 """A cc_test per test_<module>[_<topic>].c, depending on //impl:<module>,
-with its fixtures data/<module>[_<topic>]/*.img as data."""
+with its fixtures data/<module>[_<topic>]/*.img as data. The hostile-peer
+suites (test_<module>_hostile.c) also get :hostile and, where the module
+has one, the module's internal layout (//impl:<module>_internal)."""
 
 # The shared data structures' suites also get their fixtures (:ds_support).
 DS_MODULES = ("ref", "array", "matrix", "buffer", "queue", "hashtbl")
+
+# Modules whose hostile suites write their shared layout directly.
+INTERNAL_LAYOUT = ("camlbox",)
 
 def nmc_test_suites(files):
     for f in files:
@@ -14,7 +19,10 @@ def nmc_test_suites(files):
             deps = [":support", "//impl:" + module] +
                    ([":values"] if module in ("value", "mem", "camlbox", "heap") + DS_MODULES else []) +
                    ([":ds_support"] if module in DS_MODULES else []) +
-                   ([":shm_region"] if module in ("sync", "camlbox") else []),
+                   ([":shm_region"] if module in ("sync", "camlbox") else []) +
+                   ([":hostile"] if name.endswith("_hostile") else []) +
+                   (["//impl:%s_internal" % module]
+                    if name.endswith("_hostile") and module in INTERNAL_LAYOUT else []),
             data = native.glob(["data/%s/*.img" % name[len("test_"):]]),
             size = "medium",
         )

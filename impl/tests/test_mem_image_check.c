@@ -110,6 +110,35 @@ START_TEST(accepts_copier_output)
 }
 END_TEST
 
+/* An image made for another address, copied elsewhere and moved there, is
+ * the value it was made from (bigarrays' data included), and a move of a
+ * corrupt copy is refused like a check. */
+START_TEST(moves_an_image_to_where_it_lies)
+{
+    nmc_value v = every_kind();
+    uintptr_t made_for = (uintptr_t)1 << 40;
+    struct nmc_copy_options opt = {.flags = ALL_FLAGS | NMC_COPY_ATOM, .target_addr = made_for};
+    struct image im = make_image(v, 64, &opt);
+    static unsigned char copy[sizeof buf] __attribute__((aligned(64)));
+    memcpy(copy, buf + im.off, im.len);
+    nmc_memory m = {copy, im.len};
+    struct nmc_copy_options at = {.target_addr = made_for + im.off}; /* the image's first byte */
+    ck_assert_status(nmc_image_check(m, 0, im.len, im.voffset - im.off, NULL), NMC_ECORRUPT);
+    ck_assert_ok(nmc_image_move(m, 0, im.len, im.voffset - im.off, &at));
+    ck_assert_ok(nmc_image_check(m, 0, im.len, im.voffset - im.off, NULL));
+    bool same;
+    ck_assert_ok(nmc_isomorphic(v, (nmc_value)(copy + im.voffset - im.off), &same));
+    ck_assert(same);
+    nmc_value ba = nmc_field((nmc_value)(copy + im.voffset - im.off), 6);
+    const unsigned char *data = nmc_bigarray_val(ba)->data;
+    ck_assert(data > (unsigned char *)ba && data < copy + im.len); /* moved with the copy */
+
+    memcpy(copy, buf + im.off, im.len);
+    copy[im.voffset - im.off - NMC_WORD_SIZE] = 250; /* the root's header: Forward */
+    ck_assert_status(nmc_image_move(m, 0, im.len, im.voffset - im.off, &at), NMC_ECORRUPT);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     nmc_value v = tuple(0, 2, (nmc_value[]){string_of(3), NMC_VAL_UNIT});
@@ -412,6 +441,7 @@ Suite *nmc_test_suite(void)
     tcase_add_checked_fixture(tc, test_values_setup, test_values_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, accepts_copier_output);
+    tcase_add_test(tc, moves_an_image_to_where_it_lies);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, rejects_bad_tags);
     tcase_add_test(tc, rejects_oversized_blocks);

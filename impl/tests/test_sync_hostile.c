@@ -24,10 +24,8 @@
 
 #include "nmc/sync.h"
 #include "nmc/sys.h"
+#include "hostile.h"
 #include "nmc_test.h"
-
-/* Exit statuses of a case's child beyond its own step numbers. */
-enum { SKIPPED = 77, SETUP_FAILED = 78 };
 
 struct shared {
     nmc_mutex m;
@@ -47,27 +45,7 @@ static void teardown(void)
     munmap(S, sizeof *S);
 }
 
-/* Waits for child (kills it after seconds: a hang); its exit status, or
- * 128 + signal. */
-static int wait_child(pid_t child, double seconds)
-{
-    struct timespec end;
-    nmc_deadline_in(seconds, &end);
-    int st;
-    for (;;) {
-        pid_t r = waitpid(child, &st, WNOHANG);
-        if (r == child)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (nmc_deadline_passed(&end)) {
-            kill(child, SIGKILL);
-            waitpid(child, &st, 0);
-            return -1;
-        }
-        usleep(2000);
-    }
-}
-
-/* Forks a child that locks S->m with kind and exits holding it; reaps it.
+/* Forks a child that locks S->m and exits holding it; reaps it.
  * Returns its pid. */
 static pid_t die_holding(void)
 {
@@ -78,50 +56,6 @@ static pid_t die_holding(void)
     if (owner < 0 || waitpid(owner, &st, 0) != owner || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return -1;
     return owner;
-}
-
-/* Forks so that the child gets pid `want` (ns_last_pid, in the namespace
- * of the caller); the child runs fn and exits with its result. */
-static pid_t fork_as(pid_t want, int (*fn)(void))
-{
-    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
-    if (f == NULL)
-        return -1;
-    fprintf(f, "%d", (int)want - 1);
-    if (fclose(f) != 0)
-        return -1;
-    pid_t p = fork();
-    if (p == 0)
-        _exit(fn());
-    return p;
-}
-
-/* In a new pid namespace with its own /proc: runs body as its init
- * process; body's result, SKIPPED without the privileges, -1 on a hang. */
-static int in_pid_namespace(int (*body)(void))
-{
-    pid_t outer = fork();
-    ck_assert_int_ge(outer, 0);
-    if (outer == 0) {
-        if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
-            _exit(errno == EPERM ? SKIPPED : SETUP_FAILED);
-        pid_t init = fork();
-        if (init == 0) {
-            if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-                mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-                _exit(SETUP_FAILED);
-            _exit(body());
-        }
-        _exit(init < 0 ? SETUP_FAILED : wait_child(init, 20));
-    }
-    return wait_child(outer, 25);
-}
-
-static bool skipped(int result, const char *what)
-{
-    if (result == SKIPPED)
-        printf("SKIP %s: needs root (a pid namespace)\n", what);
-    return result == SKIPPED;
 }
 
 /* The pid of a dead owner, reused by a process that sleeps a while. */
@@ -138,23 +72,14 @@ static int relock_as_newcomer(void)
     return 0;
 }
 
-/* A pid reused 20 ms (two clock ticks) after its owner started, at least:
- * the start times differ. */
-static pid_t reuse_pid(pid_t dead, int (*fn)(void))
-{
-    usleep(30000);
-    pid_t p = fork_as(dead, fn);
-    return p == dead ? p : -1;
-}
-
 static int locker_while_pid_reused(void)
 {
     if (nmc_mutex_init(&S->m, NMC_MUTEX_NORMAL) != NMC_OK)
-        return SETUP_FAILED;
+        return HOSTILE_SETUP_FAILED;
     pid_t dead = die_holding();
-    pid_t reuser = dead > 0 ? reuse_pid(dead, sleep_two_seconds) : -1;
+    pid_t reuser = dead > 0 ? hostile_fork_with_pid(dead, sleep_two_seconds) : -1;
     if (reuser < 0)
-        return SETUP_FAILED;
+        return HOSTILE_SETUP_FAILED;
     struct timespec d;
     nmc_deadline_in(1.0, &d);
     S->status = nmc_mutex_timedlock(&S->m, &d);
@@ -166,8 +91,8 @@ static int locker_while_pid_reused(void)
 /* expect: a locker gets NMC_EOWNER_DEAD within a poll interval although the dead owner's pid now runs another process */
 START_TEST(dead_owner_pid_reused_by_sleeper)
 {
-    int r = in_pid_namespace(locker_while_pid_reused);
-    if (skipped(r, "dead_owner_pid_reused_by_sleeper"))
+    int r = hostile_in_pid_namespace(locker_while_pid_reused, 20);
+    if (hostile_skipped(r, "dead_owner_pid_reused_by_sleeper"))
         return;
     ck_assert_msg(r == 0, "crash: the namespace child ended with %d", r);
     ck_assert_msg(S->status == NMC_EOWNER_DEAD,
@@ -181,13 +106,13 @@ static enum nmc_mutex_kind newcomer_kind;
 static int newcomer_relocks(void)
 {
     if (nmc_mutex_init(&S->m, newcomer_kind) != NMC_OK)
-        return SETUP_FAILED;
+        return HOSTILE_SETUP_FAILED;
     S->status = NMC_OK - 1000;
     pid_t dead = die_holding();
-    pid_t reuser = dead > 0 ? reuse_pid(dead, relock_as_newcomer) : -1;
+    pid_t reuser = dead > 0 ? hostile_fork_with_pid(dead, relock_as_newcomer) : -1;
     if (reuser < 0)
-        return SETUP_FAILED;
-    return wait_child(reuser, 5) == 0 ? 0 : SETUP_FAILED;
+        return HOSTILE_SETUP_FAILED;
+    return hostile_wait(reuser, 5) == 0 ? 0 : HOSTILE_SETUP_FAILED;
 }
 
 /* expect: a new process with a dead owner's pid is not the owner: its trylock of a recursive, errorcheck or normal mutex takes it over with NMC_EOWNER_DEAD */
@@ -196,8 +121,8 @@ START_TEST(newcomer_with_dead_owners_pid)
     const enum nmc_mutex_kind kinds[] = {NMC_MUTEX_RECURSIVE, NMC_MUTEX_ERRORCHECK,
                                          NMC_MUTEX_NORMAL};
     newcomer_kind = kinds[_i];
-    int r = in_pid_namespace(newcomer_relocks);
-    if (skipped(r, "newcomer_with_dead_owners_pid"))
+    int r = hostile_in_pid_namespace(newcomer_relocks, 20);
+    if (hostile_skipped(r, "newcomer_with_dead_owners_pid"))
         return;
     ck_assert_msg(r == 0, "crash: the namespace child ended with %d", r);
     ck_assert_msg(S->status == NMC_EOWNER_DEAD,
@@ -225,13 +150,13 @@ START_TEST(dead_owner_seen_without_descriptors)
     if (locker == 0) {
         struct rlimit lim = {64, 64};
         if (setrlimit(RLIMIT_NOFILE, &lim) != 0 || exhaust_descriptors() < 0)
-            _exit(SETUP_FAILED);
+            _exit(HOSTILE_SETUP_FAILED);
         struct timespec d;
         nmc_deadline_in(1.0, &d);
         S->status = nmc_mutex_timedlock(&S->m, &d);
         _exit(0);
     }
-    ck_assert_int_eq(wait_child(locker, 5), 0);
+    ck_assert_int_eq(hostile_wait(locker, 5), 0);
     ck_assert_msg(S->status == NMC_EOWNER_DEAD,
                   "hang: timedlock (1 s) without descriptors gave %s", nmc_strerror(S->status));
 }
@@ -247,18 +172,18 @@ START_TEST(owner_liveness_unreadable)
     if (locker == 0) {
         /* An empty /proc, as hidepid shows another user's threads. */
         if (unshare(CLONE_NEWNS) != 0)
-            _exit(errno == EPERM ? SKIPPED : SETUP_FAILED);
+            _exit(errno == EPERM ? HOSTILE_SKIPPED : HOSTILE_SETUP_FAILED);
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
             mount("tmpfs", "/proc", "tmpfs", 0, "size=64k") != 0)
-            _exit(SETUP_FAILED);
+            _exit(HOSTILE_SETUP_FAILED);
         struct timespec d;
         nmc_deadline_in(2.0, &d);
         S->status = nmc_mutex_timedlock(&S->m, &d);
         _exit(0);
     }
-    int r = wait_child(locker, 5);
+    int r = hostile_wait(locker, 5);
     int unlocked = nmc_mutex_unlock(&S->m);
-    if (skipped(r, "owner_liveness_unreadable"))
+    if (hostile_skipped(r, "owner_liveness_unreadable"))
         return;
     ck_assert_int_eq(r, 0);
     ck_assert_msg(S->status == NMC_ESYS,

@@ -12,7 +12,9 @@
  * (and, for comparison only, the addresses of its custom-ops records).
  *
  * How it works (the layout is documented in src/camlbox/camlbox_internal.h):
- *   - Each slot has a state word: FREE, RESERVED by a thread id, or READY;
+ *   - Each slot has a state word: FREE, RESERVED by an owner (a thread id
+ *     and its start time, nmc_owner in nmc/sync.h), or READY with the
+ *     image's length;
  *     it is the only shared bookkeeping, so a message moves one cache line
  *     (its slot) from sender to receiver and back. A sender takes a ticket
  *     (a counter only senders touch) and claims the first FREE slot from
@@ -35,12 +37,17 @@
  *     failing (more processes than cores: the other side is not running)
  *     shrink until waiting is plain sleeping, and come back when they pay.
  *   - A sender that dies while its slot is RESERVED (killed mid-copy) does
- *     not leak it: senders blocked on a full box, the receiver's wait (when
- *     idle) and nmc_camlbox_reclaim free slots whose owner thread is dead
- *     (/proc/<tid>/stat, as the sync module's robust mutexes).
+ *     not leak it: every wait that finds no message at once (a
+ *     non-blocking poll, a short timeout, a wait about to sleep) frees the
+ *     slots whose owner is gone if NMC_SYNC_POLL_MS passed since it last
+ *     did, so the slot comes back within that interval of the death to a
+ *     receiver that keeps calling; senders blocked on a full box and
+ *     nmc_camlbox_reclaim do it too. "Gone" is nmc_owner_liveness: a pid
+ *     that a new process got since does not keep the dead sender alive.
  *   - Senders blocked on a full box check every NMC_SYNC_POLL_MS that the
  *     receiving thread lives and has not closed the box: otherwise the send
- *     returns NMC_EOWNER_DEAD rather than hanging.
+ *     returns NMC_EOWNER_DEAD rather than hanging (NMC_ESYS, errno kept,
+ *     when the receiver's liveness cannot be read).
  *   - The synchronisation words live in the shared object and are never
  *     destroyed: closing or unlinking the box leaves every sender's mapping
  *     valid.
@@ -61,6 +68,22 @@
  * place (nmc_camlbox_get) until it deletes it; nmc_camlbox_get_checked runs
  * the image verifier first, for senders the receiver does not trust.
  *
+ * Senders that misbehave. The object is shared with every sender, and a
+ * sender can write any byte of it at any time. What the receiver and the
+ * honest senders rely on is private: the geometry (capacity, msg_size,
+ * slot size, the receiver's address and identity) is read once, from a
+ * copy of the header validated when the box is created or opened, and
+ * never from the shared header again, so a rewritten header steers no
+ * index and no copy (nmc_camlbox_check reports it: NMC_ECORRUPT). A slot's
+ * state and root words are read once per call and validated against that
+ * geometry: get and get_checked return NMC_ECORRUPT for a message that
+ * does not fit its slot, and get_checked returns the very root it
+ * checked. The image stays in the shared slot, though: a sender that
+ * keeps writing a slot after publishing it can change a value under a
+ * reader that already checked it. For senders the receiver does not
+ * trust, nmc_camlbox_get_verified copies the image into private memory
+ * first, verifies the copy and returns that.
+ *
  * Threads. Any number of threads may send through one sender handle. The
  * receiving side (wait, get, delete) belongs to one thread at a time; only
  * nmc_camlbox_cancel_wait may be called from another thread.
@@ -68,7 +91,8 @@
  * Statuses common to all functions: NMC_EINVAL for NULL handles or
  * out-parameters and out-of-range slot numbers; NMC_ESYS (errno kept) when
  * a system call fails; NMC_ECORRUPT when an object is not a well-formed
- * camlbox of this version.
+ * camlbox of this version (layout version 3), or a slot's words do not
+ * describe a message that fits it.
  */
 #ifndef NMC_CAMLBOX_H
 #define NMC_CAMLBOX_H
@@ -165,9 +189,17 @@ int nmc_camlbox_cancel_wait(nmc_camlbox *box);
  * deleted. NMC_EEMPTY if the slot holds no message. */
 int nmc_camlbox_get(nmc_camlbox *box, uint32_t slot, nmc_value *v);
 /* The same after nmc_image_check accepted the slot's image: NMC_ECORRUPT
- * otherwise. A sender can still write the slot after the check; copy the
- * value (nmc_copy_value) before trusting it for long. */
+ * otherwise. The check holds for the bytes as they were: a sender can
+ * still write the slot afterwards (see "Senders that misbehave"). */
 int nmc_camlbox_get_checked(nmc_camlbox *box, uint32_t slot, nmc_value *v);
+/* The message copied into arena as the slot held it (one read of its
+ * bytes), verified there (nmc_image_move) and returned from there: what
+ * the sender writes into the slot afterwards cannot change it, and the
+ * slot may be deleted at once. NMC_ECORRUPT if the copy is not a
+ * well-formed image, NMC_ENOMEM if the arena cannot hold it. Costs one
+ * memcpy and one verification of the image's bytes. */
+int nmc_camlbox_get_verified(nmc_camlbox *box, uint32_t slot, nmc_arena *arena,
+                             nmc_value *v);
 /* A deep copy of the message into arena (NMC_ENOMEM if it fails). */
 int nmc_camlbox_get_copy(nmc_camlbox *box, uint32_t slot, nmc_arena *arena, nmc_value *v);
 /* Frees slot for the next message: O(1). NMC_EEMPTY if it holds none. */

@@ -149,6 +149,15 @@ int nmc_copy_value(nmc_arena *arena, unsigned flags, nmc_value v, nmc_value *out
  * opt->target_addr, target_ops and ranges are used. */
 int nmc_image_check(nmc_memory m, size_t off, size_t bytelen, size_t voffset,
                     const struct nmc_copy_options *opt);
+/* nmc_image_check of an image that was made for opt->target_addr but lies
+ * at m.data + off (copied there), and if it passes, moves it: every
+ * pointer into the image, and a bigarray's data pointer, is shifted to
+ * where the image lies, so m.data + voffset is then a value (atoms and
+ * range pointers stay). The buffer must be private to the caller for the
+ * call (nobody else writes it); after NMC_ECORRUPT its contents are
+ * undefined. Same statuses as nmc_image_check. */
+int nmc_image_move(nmc_memory m, size_t off, size_t bytelen, size_t voffset,
+                   const struct nmc_copy_options *opt);
 
 /* ---- I/O on memory buffers (Unix.read / single_write / recv / send) -------- */
 /* Each returns the byte count (>= 0) in *done; EINTR is retried; failures are

@@ -8,17 +8,18 @@
 
 #include "camlbox_internal.h"
 
-static int box_new(void *base, size_t size, nmc_camlbox **out)
+/* A receiver's handle for the box about to be formatted at base with h. */
+static int box_new(void *base, struct camlbox_header *h, nmc_camlbox **out)
 {
     nmc_camlbox *box = calloc(1, sizeof *box);
     if (box == NULL)
         return NMC_ENOMEM;
-    camlbox_view_init(&box->v, base, size);
-    box->delivered = calloc(((size_t)box->v.hdr->capacity + 63) / 64, sizeof(uint64_t));
+    box->delivered = calloc(((size_t)h->capacity + 63) / 64, sizeof(uint64_t));
     if (box->delivered == NULL) {
         free(box);
         return NMC_ENOMEM;
     }
+    camlbox_init(base, h, &box->v);
     *out = box;
     return NMC_OK;
 }
@@ -35,8 +36,7 @@ int nmc_camlbox_format(int fd, uint32_t capacity, size_t msg_size, nmc_camlbox *
     if ((st = nmc_sys_commit(fd, 0, (off_t)h.size)) != NMC_OK ||
         (st = nmc_sys_map(fd, (size_t)h.size, 0, NULL, false, &base)) != NMC_OK)
         return st;
-    camlbox_init(base, &h);
-    if ((st = box_new(base, (size_t)h.size, out)) != NMC_OK)
+    if ((st = box_new(base, &h, out)) != NMC_OK)
         nmc_sys_unmap(base, (size_t)h.size);
     return st;
 }
@@ -91,25 +91,27 @@ int nmc_camlbox_check(const nmc_camlbox *box)
     if (box == NULL || box->v.hdr == NULL)
         return NMC_EINVAL;
     const struct camlbox_view *v = &box->v;
-    const struct camlbox_header *h = v->hdr;
-    if (camlbox_validate(h, v->size) != NMC_OK || h->receiver_base != (uintptr_t)h)
+    /* The shared header still says what this handle knows. */
+    struct camlbox_header h;
+    COPY_ONCE(&h, v->hdr);
+    if (camlbox_validate(&h, v->size) != NMC_OK || h.receiver_base != (uintptr_t)v->hdr ||
+        h.capacity != v->capacity || h.msg_size != v->msg_size || h.receiver != v->receiver)
         return NMC_ECORRUPT;
-    uint32_t tail = h->capacity % 64;
+    uint32_t tail = v->capacity % 64;
     uint64_t beyond = tail == 0 ? 0 : ~(((uint64_t)1 << tail) - 1);
-    if ((box->delivered[(h->capacity - 1) / 64] & beyond) || box->run >= h->capacity)
+    if ((box->delivered[(v->capacity - 1) / 64] & beyond) || box->run >= v->capacity)
         return NMC_ECORRUPT;
-    for (uint32_t i = 0; i < h->capacity; i++) {
-        uint32_t s = LOAD(&camlbox_slot(v, i)->state);
+    for (uint32_t i = 0; i < v->capacity; i++) {
+        const struct camlbox_slot *sl = camlbox_slot(v, i);
+        uint64_t s = LOAD(&sl->state);
         bool delivered = (box->delivered[i / 64] >> (i % 64)) & 1;
-        if ((SLOT_KIND(s) == SLOT_RESERVED && SLOT_OWNER(s) == 0) || SLOT_KIND(s) == 3 ||
-            (delivered && s != SLOT_READY))
+        if ((SLOT_KIND(s) == SLOT_RESERVED && NMC_OWNER_TID(SLOT_OWNER(s)) == 0) ||
+            SLOT_KIND(s) == 3 || (SLOT_KIND(s) == SLOT_FREE && s != SLOT_FREE) ||
+            (delivered && SLOT_KIND(s) != SLOT_READY))
             return NMC_ECORRUPT;
-        if (s == SLOT_READY) {
-            const struct camlbox_slot *sl = camlbox_slot(v, i);
-            if (!nmc_is_long(sl->root) &&
-                (sl->bytelen > h->msg_size || sl->root >= sl->bytelen || sl->root % 8 != 0))
-                return NMC_ECORRUPT;
-        }
+        uint64_t root = LOAD_ONCE(&sl->root);
+        if (SLOT_KIND(s) == SLOT_READY && !camlbox_message_ok(v, s, root))
+            return NMC_ECORRUPT;
     }
     return NMC_OK;
 }

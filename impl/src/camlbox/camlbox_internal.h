@@ -1,5 +1,14 @@
 /* The shared layout of a camlbox and the helpers its files share.
  *
+ * Shared memory is input (impl/README.md). The receiver and every sender
+ * read the geometry (capacity, msg_size, slot_size, the receiver's base
+ * address and owner) once, from a private copy of the header made when the
+ * box is created or opened and validated there (camlbox_view_map), and keep
+ * it in their camlbox_view: no decision ever reads a size from the shared
+ * header again, so a header rewritten later cannot steer a copy or an
+ * index. A slot's words are read once per decision (LOAD_ONCE, LOAD_ACQ)
+ * and the local is what is validated and used.
+ *
  * One shm object, offsets from its start, every part on its own cache line:
  *
  *   0          struct camlbox_header   fixed fields, the two wait queues and
@@ -11,10 +20,15 @@
  * shared object says which slots are free or full, so a message costs no
  * read-modify-write on a line shared by both sides:
  *
- *   FREE -(sender: CAS)-> RESERVED|tid
- *   RESERVED|tid -(sender: copy, store READY)-> READY
- *   RESERVED|tid -(sender: copy failed / reclaim: owner dead)-> FREE
- *   READY -(receiver: delete)-> FREE
+ *   FREE -(sender: CAS)-> RESERVED|owner
+ *   RESERVED|owner -(sender: copy, store READY|bytelen)-> READY|bytelen
+ *   RESERVED|owner -(sender: copy failed / reclaim: owner gone)-> FREE
+ *   READY|bytelen -(receiver: delete)-> FREE
+ *
+ * The owner is an nmc_owner (thread id and start time, nmc/sync.h), so a
+ * sender's slot is reclaimed when it dies even if its pid runs another
+ * process by then; the image's length travels in the READY word, so one
+ * acquire load gives the receiver both.
  *
  * Ring order. A sender takes a ticket (fetch-add on a line only senders
  * touch) and claims the first FREE slot from ticket % capacity on, so
@@ -47,7 +61,7 @@
 #include "nmc/sys.h"
 
 #define CAMLBOX_MAGIC 0x43424f58u /* "CBOX" */
-#define CAMLBOX_VERSION 2u
+#define CAMLBOX_VERSION 3u
 #define CAMLBOX_LINE 64
 /* Spins (pause + load) before a side goes to sleep, at most (adaptive,
  * spin.h): about ten microseconds, less than a sleep and a wake-up cost. */
@@ -60,11 +74,17 @@
 #define CAMLBOX_YIELDS 16
 
 
-/* Slot states: low two bits, the owner's tid above them when RESERVED. */
+/* Slot states: the kind in the low two bits; above them the owner when
+ * RESERVED (its start time in the high half, its tid << 2 in the low, as
+ * sync's queue slots), the image's byte count when READY. */
 enum { SLOT_FREE = 0, SLOT_READY = 1, SLOT_RESERVED = 2 };
-#define SLOT_OWNED_BY(tid) ((uint32_t)(tid) << 2 | SLOT_RESERVED)
-#define SLOT_KIND(state) ((state)&3u)
-#define SLOT_OWNER(state) ((state) >> 2)
+#define SLOT_START_BITS 0xffffffff00000000u
+#define SLOT_OWNED_BY(owner)                                                   \
+    (((owner)&SLOT_START_BITS) | (uint64_t)NMC_OWNER_TID(owner) << 2 | SLOT_RESERVED)
+#define SLOT_READY_WITH(bytelen) ((uint64_t)(bytelen) << 2 | SLOT_READY)
+#define SLOT_KIND(state) ((unsigned)((state)&3u))
+#define SLOT_OWNER(state) (((state)&SLOT_START_BITS) | ((state)&0xffffffffu) >> 2)
+#define SLOT_BYTELEN(state) ((state) >> 2)
 
 /* A sleeping side: it reads seq, raises want, re-checks, and sleeps on seq;
  * the other side, after publishing, wakes it only if want was raised. */
@@ -88,7 +108,7 @@ struct camlbox_header {
     uint64_t receiver_base;  /* the receiver's address of byte 0 (data only)  */
     uint64_t receiver_ops[CAMLBOX_OPS]; /* its int32/int64/nativeint/bigarray
                                            ops addresses, compared, never read */
-    uint32_t receiver_tid;   /* the receiving thread, for liveness checks     */
+    uint64_t receiver;       /* the receiving thread (nmc_owner), for liveness */
     uint32_t closed;         /* 1 once the receiver closed the box            */
     uint32_t allowed_uid1;   /* a sender uid the receiver allowed, plus 1
                                 (0: none; nmc_camlbox_allow_uid, sender.c)   */
@@ -100,24 +120,31 @@ struct camlbox_header {
 };
 
 struct camlbox_slot {
-    uint32_t state;   /* SLOT_FREE, SLOT_READY or SLOT_OWNED_BY(tid)          */
-    uint32_t bytelen; /* bytes of the image (READY)                           */
+    uint64_t state;   /* SLOT_FREE, SLOT_READY_WITH(bytelen) or
+                         SLOT_OWNED_BY(owner)                                 */
     uint64_t root;    /* the message: an immediate, or the root's offset in
                          the image (READY)                                    */
 };
 #define SLOT_HEADER ((size_t)sizeof(struct camlbox_slot))
 
-/* The shared part of both handles: one mapping of the box. */
+/* The shared part of both handles: one mapping of the box, and the
+ * geometry read once from a validated private copy of its header. */
 struct camlbox_view {
-    struct camlbox_header *hdr; /* byte 0 of the mapping   */
-    size_t size;                /* bytes mapped            */
-    unsigned char *slots;       /* slot 0                  */
+    struct camlbox_header *hdr; /* byte 0 of the mapping (its sync words)     */
+    size_t size;                /* bytes mapped                               */
+    unsigned char *slots;       /* slot 0                                     */
+    uint32_t capacity;          /* slots                                      */
+    size_t msg_size;            /* bytes of image a slot accepts              */
+    size_t slot_size;           /* bytes per slot                             */
+    uint64_t receiver_base;     /* the receiver's address of byte 0           */
+    nmc_owner receiver;         /* the receiving thread                       */
 };
 
 struct nmc_camlbox {
     struct camlbox_view v;
-    uint32_t run;        /* the slot its next run starts at                     */
-    uint64_t *delivered; /* bit per slot: reported by a wait and not deleted    */
+    uint32_t run;           /* the slot its next run starts at                  */
+    uint64_t *delivered;    /* bit per slot: reported by a wait and not deleted */
+    int64_t reclaim_due_ns; /* CLOCK_MONOTONIC_COARSE time of the next reclaim  */
 };
 
 struct nmc_camlbox_sender {
@@ -130,20 +157,21 @@ struct nmc_camlbox_sender {
 /* Fills a header's fixed size fields for capacity and msg_size (NMC_EINVAL
  * outside the bounds). */
 int camlbox_layout(uint32_t capacity, size_t msg_size, struct camlbox_header *h);
-/* Formats a mapping of h->size bytes whose size fields h describes. */
-void camlbox_init(void *base, const struct camlbox_header *h);
-/* Validates the header of a mapping of size bytes: NMC_ECORRUPT unless it
- * is a formatted box of this version that fits. */
-int camlbox_validate(const void *base, size_t size);
-/* Sets up a view over a validated mapping. */
-void camlbox_view_init(struct camlbox_view *v, void *base, size_t size);
-/* Maps the box in fd and validates it. */
-int camlbox_view_map(int fd, struct camlbox_view *v);
+/* Formats a mapping of h->size bytes whose size fields h describes (and
+ * completes h with the receiver's fields), and sets up the receiver's
+ * view of it from h. */
+void camlbox_init(void *base, struct camlbox_header *h, struct camlbox_view *v);
+/* Validates a private copy h of the header of a mapping of size bytes:
+ * NMC_ECORRUPT unless it is a formatted box of this version that fits. */
+int camlbox_validate(const struct camlbox_header *h, size_t size);
+/* Maps the box in fd, copies its header once into *h, validates the copy
+ * and sets up the view from it. */
+int camlbox_view_map(int fd, struct camlbox_view *v, struct camlbox_header *h);
 void camlbox_view_unmap(struct camlbox_view *v);
 
 static inline struct camlbox_slot *camlbox_slot(const struct camlbox_view *v, uint32_t i)
 {
-    return (struct camlbox_slot *)(v->slots + (size_t)i * v->hdr->slot_size);
+    return (struct camlbox_slot *)(v->slots + (size_t)i * v->slot_size);
 }
 
 static inline unsigned char *camlbox_image(const struct camlbox_view *v, uint32_t i)
@@ -153,6 +181,10 @@ static inline unsigned char *camlbox_image(const struct camlbox_view *v, uint32_
 
 /* Slots not FREE (messages, including those being written): O(capacity). */
 uint32_t camlbox_count_messages(const struct camlbox_view *v);
+/* Whether a READY state and the root word read with it describe a message
+ * that fits its slot: an immediate, or an image of whole words within
+ * msg_size with the root inside it. */
+bool camlbox_message_ok(const struct camlbox_view *v, uint64_t state, uint64_t root);
 
 /* ---- slots.c ---- */
 

@@ -2,7 +2,9 @@
  * validation a sender runs before trusting a mapping's header. Every offset
  * is derived from capacity and msg_size alone, so validation recomputes the
  * layout and compares it field by field: a header that passes describes
- * exactly the mapping, and no slot reaches past its end.
+ * exactly the mapping, and no slot reaches past its end. Validation runs
+ * on a private copy of the header (COPY_ONCE), and the view keeps the
+ * geometry of that copy: what was checked is what is used.
  */
 #include <string.h>
 #include <unistd.h>
@@ -33,50 +35,53 @@ int camlbox_layout(uint32_t capacity, size_t msg_size, struct camlbox_header *h)
     return NMC_OK;
 }
 
-void camlbox_init(void *base, const struct camlbox_header *h)
+/* The view of a mapping of size bytes whose header h was validated. */
+static void view_init(struct camlbox_view *v, void *base, size_t size,
+                      const struct camlbox_header *h)
+{
+    v->hdr = base;
+    v->size = size;
+    v->slots = (unsigned char *)base + h->slots_off;
+    v->capacity = h->capacity;
+    v->msg_size = (size_t)h->msg_size;
+    v->slot_size = (size_t)h->slot_size;
+    v->receiver_base = h->receiver_base;
+    v->receiver = h->receiver;
+}
+
+void camlbox_init(void *base, struct camlbox_header *h, struct camlbox_view *v)
 {
     struct camlbox_header *out = base;
-    memcpy(out, h, sizeof *h);
-    STORE(&out->magic, 0u);
-    out->receiver_base = (uintptr_t)base;
+    h->receiver_base = (uintptr_t)base;
     const struct nmc_custom_ops *ops[CAMLBOX_OPS] = {&nmc_int32_ops, &nmc_int64_ops,
                                                      &nmc_nativeint_ops, &nmc_bigarray_ops};
     for (int k = 0; k < CAMLBOX_OPS; k++)
-        out->receiver_ops[k] = (uintptr_t)ops[k];
-    out->receiver_tid = nmc_thread_self();
-
-    struct camlbox_view v;
-    camlbox_view_init(&v, base, h->size);
+        h->receiver_ops[k] = (uintptr_t)ops[k];
+    h->receiver = nmc_owner_self();
+    memcpy(out, h, sizeof *h);
+    STORE(&out->magic, 0u);
+    view_init(v, base, (size_t)h->size, h);
     for (uint32_t i = 0; i < h->capacity; i++) {
-        memset(camlbox_slot(&v, i), 0, SLOT_HEADER);
-        camlbox_poison(&v, i, 0x55);
+        memset(camlbox_slot(v, i), 0, SLOT_HEADER);
+        camlbox_poison(v, i, 0x55);
     }
     STORE(&out->magic, CAMLBOX_MAGIC);
 }
 
-int camlbox_validate(const void *base, size_t size)
+int camlbox_validate(const struct camlbox_header *h, size_t size)
 {
-    const struct camlbox_header *h = base;
     struct camlbox_header want;
-    if (size < sizeof *h || LOAD(&h->magic) != CAMLBOX_MAGIC || h->version != CAMLBOX_VERSION ||
+    if (size < sizeof *h || h->magic != CAMLBOX_MAGIC || h->version != CAMLBOX_VERSION ||
         h->msg_size > SIZE_MAX || camlbox_layout(h->capacity, (size_t)h->msg_size, &want) != NMC_OK)
         return NMC_ECORRUPT;
     if (h->slot_size != want.slot_size || h->slots_off != want.slots_off ||
         h->size != want.size || h->size > size || h->receiver_base == 0 ||
-        h->receiver_base % CAMLBOX_LINE != 0)
+        h->receiver_base % CAMLBOX_LINE != 0 || NMC_OWNER_TID(h->receiver) == 0)
         return NMC_ECORRUPT;
     return NMC_OK;
 }
 
-void camlbox_view_init(struct camlbox_view *v, void *base, size_t size)
-{
-    unsigned char *b = base;
-    v->hdr = base;
-    v->size = size;
-    v->slots = b + v->hdr->slots_off;
-}
-
-int camlbox_view_map(int fd, struct camlbox_view *v)
+int camlbox_view_map(int fd, struct camlbox_view *v, struct camlbox_header *h)
 {
     size_t size;
     void *base;
@@ -87,11 +92,17 @@ int camlbox_view_map(int fd, struct camlbox_view *v)
         return NMC_ECORRUPT;
     if ((st = nmc_sys_map(fd, size, 0, NULL, false, &base)) != NMC_OK)
         return st;
-    if ((st = camlbox_validate(base, size)) != NMC_OK) {
+    /* The magic first (the creator stores it last, so it orders the rest
+     * before it), then one copy of the whole header, validated. */
+    const struct camlbox_header *shared = base;
+    bool formatted = LOAD_ACQ(&shared->magic) == CAMLBOX_MAGIC;
+    if (formatted)
+        COPY_ONCE(h, shared);
+    if (!formatted || camlbox_validate(h, size) != NMC_OK) {
         nmc_sys_unmap(base, size);
-        return st;
+        return NMC_ECORRUPT;
     }
-    camlbox_view_init(v, base, size);
+    view_init(v, base, size, h);
     return NMC_OK;
 }
 
@@ -101,10 +112,19 @@ void camlbox_view_unmap(struct camlbox_view *v)
     v->hdr = NULL;
 }
 
+bool camlbox_message_ok(const struct camlbox_view *v, uint64_t state, uint64_t root)
+{
+    uint64_t bytelen = SLOT_BYTELEN(state);
+    if (nmc_is_long(root))
+        return bytelen == 0;
+    return bytelen <= v->msg_size && bytelen % NMC_WORD_SIZE == 0 && root < bytelen &&
+           root >= NMC_WORD_SIZE && root % NMC_WORD_SIZE == 0;
+}
+
 uint32_t camlbox_count_messages(const struct camlbox_view *v)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < v->hdr->capacity; i++)
+    for (uint32_t i = 0; i < v->capacity; i++)
         n += LOAD_RELAXED(&camlbox_slot(v, i)->state) != SLOT_FREE;
     return n;
 }

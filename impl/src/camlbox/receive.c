@@ -8,10 +8,20 @@
  * slot after the last one it saw and nothing else. When the run finds
  * nothing it scans every slot (on every CAMLBOX_SCAN_EVERY-th spin, and
  * always before sleeping) for the messages the run cannot reach, and
- * restarts its run after the last one found. When idle, wait also frees
- * the slots of dead senders.
+ * restarts its run after the last one found.
+ *
+ * Dead senders. Every wait that does not find a message at once (a
+ * non-blocking poll, a wait about to spin or sleep) frees the slots of
+ * dead senders if NMC_SYNC_POLL_MS passed since it last did, so a slot a
+ * killed sender held comes back within that interval of its death to any
+ * receiver that keeps calling, whatever its timeouts.
+ *
+ * Reading a message reads the slot's state (acquire) and root once each,
+ * validates them against the private geometry, and computes the value
+ * from those locals.
  */
 #include <string.h>
+#include <time.h>
 
 #include "camlbox_internal.h"
 
@@ -35,12 +45,12 @@ static bool delivered(const nmc_camlbox *box, uint32_t i)
 
 static bool slot_ready(const struct camlbox_view *v, uint32_t i)
 {
-    return LOAD_ACQ(&camlbox_slot(v, i)->state) == SLOT_READY;
+    return SLOT_KIND(LOAD_ACQ(&camlbox_slot(v, i)->state)) == SLOT_READY;
 }
 
 static uint32_t next_slot(const nmc_camlbox *box, uint32_t i)
 {
-    return i + 1 < box->v.hdr->capacity ? i + 1 : 0;
+    return i + 1 < box->v.capacity ? i + 1 : 0;
 }
 
 /* Reports slot i into slots[*n] and restarts the run after it. */
@@ -57,7 +67,7 @@ static void deliver(nmc_camlbox *box, uint32_t i, uint32_t *slots, size_t *n)
 static void report(nmc_camlbox *box, bool whole_ring, uint32_t *slots, size_t max, size_t *n)
 {
     uint32_t i = box->run;
-    for (uint32_t k = 0; k < box->v.hdr->capacity && *n < max; k++, i = next_slot(box, i)) {
+    for (uint32_t k = 0; k < box->v.capacity && *n < max; k++, i = next_slot(box, i)) {
         if (delivered(box, i))
             continue;
         if (slot_ready(&box->v, i))
@@ -82,6 +92,19 @@ static bool poll_once(nmc_camlbox *box, bool thorough, uint32_t *slots, size_t m
     return kicked(box) || *n > 0;
 }
 
+/* Frees the slots of dead senders if NMC_SYNC_POLL_MS passed since this
+ * receiver last did (the coarse clock: a few nanoseconds). */
+static void reclaim_if_due(nmc_camlbox *box)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    int64_t ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    if (ns < box->reclaim_due_ns)
+        return;
+    box->reclaim_due_ns = ns + (int64_t)NMC_SYNC_POLL_MS * 1000000;
+    camlbox_reclaim_dead(&box->v);
+}
+
 int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
                           uint32_t *slots, size_t max, size_t *n)
 {
@@ -90,6 +113,7 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
     *n = 0;
     if (poll_once(box, false, slots, max, n))
         return NMC_OK;
+    reclaim_if_due(box);
     struct camlbox_header *h = box->v.hdr;
     /* A thread that woke a sleeper since its last wait (a reply it asked
      * for comes after a wake-up's latency) learns nothing from a failed
@@ -118,7 +142,7 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
             continue;
         if (!poll_first)
             return poll_once(box, true, slots, max, n) ? NMC_OK : NMC_ETIMEDOUT;
-        camlbox_reclaim_dead(&box->v);
+        reclaim_if_due(box);
     }
 }
 
@@ -136,46 +160,86 @@ int nmc_camlbox_cancel_wait(nmc_camlbox *box)
     return NMC_OK;
 }
 
-/* The READY slot's message, or NMC_EEMPTY / NMC_EINVAL. */
-static int ready_slot(const nmc_camlbox *box, uint32_t slot)
+/* A message as read once from its slot: the READY state and the root. */
+struct message {
+    uint64_t state, root;
+};
+
+/* Reads slot's message once: NMC_EINVAL (no such slot), NMC_EEMPTY (not
+ * READY) or NMC_ECORRUPT (does not fit the slot). */
+static int read_message(const nmc_camlbox *box, uint32_t slot, struct message *m)
 {
-    if (!box_valid(box) || slot >= box->v.hdr->capacity)
+    if (!box_valid(box) || slot >= box->v.capacity)
         return NMC_EINVAL;
-    return slot_ready(&box->v, slot) ? NMC_OK : NMC_EEMPTY;
+    const struct camlbox_slot *sl = camlbox_slot(&box->v, slot);
+    m->state = LOAD_ACQ(&sl->state);
+    if (SLOT_KIND(m->state) != SLOT_READY)
+        return NMC_EEMPTY;
+    m->root = LOAD_ONCE(&sl->root);
+    return camlbox_message_ok(&box->v, m->state, m->root) ? NMC_OK : NMC_ECORRUPT;
 }
 
-static nmc_value message(const nmc_camlbox *box, uint32_t slot)
+/* The value of a message read by read_message, in place. */
+static nmc_value in_place(const nmc_camlbox *box, uint32_t slot, const struct message *m)
 {
-    uint64_t root = camlbox_slot(&box->v, slot)->root;
-    return nmc_is_long(root) ? (nmc_value)root
-                             : (nmc_value)(camlbox_image(&box->v, slot) + root);
+    return nmc_is_long(m->root) ? (nmc_value)m->root
+                                : (nmc_value)(camlbox_image(&box->v, slot) + m->root);
 }
 
 int nmc_camlbox_get(nmc_camlbox *box, uint32_t slot, nmc_value *v)
 {
-    int st = ready_slot(box, slot);
+    struct message m;
+    int st = read_message(box, slot, &m);
     if (st != NMC_OK || v == NULL)
         return st != NMC_OK ? st : NMC_EINVAL;
-    *v = message(box, slot);
+    *v = in_place(box, slot, &m);
     return NMC_OK;
+}
+
+/* The image's bytes of a block message m of slot, in place. */
+static nmc_memory image_of(const nmc_camlbox *box, uint32_t slot, const struct message *m)
+{
+    return (nmc_memory){camlbox_image(&box->v, slot), (size_t)SLOT_BYTELEN(m->state)};
 }
 
 int nmc_camlbox_get_checked(nmc_camlbox *box, uint32_t slot, nmc_value *v)
 {
-    int st = ready_slot(box, slot);
+    struct message m;
+    int st = read_message(box, slot, &m);
     if (st != NMC_OK || v == NULL)
         return st != NMC_OK ? st : NMC_EINVAL;
-    const struct camlbox_slot *sl = camlbox_slot(&box->v, slot);
-    uint64_t root = sl->root, bytelen = sl->bytelen;
-    if (!nmc_is_long(root)) {
-        nmc_memory m = {camlbox_image(&box->v, slot), (size_t)box->v.hdr->msg_size};
-        if (bytelen > m.len || root >= bytelen)
-            return NMC_ECORRUPT;
-        st = nmc_image_check(m, 0, (size_t)bytelen, (size_t)root, NULL);
+    if (!nmc_is_long(m.root)) {
+        nmc_memory img = image_of(box, slot, &m);
+        st = nmc_image_check(img, 0, img.len, (size_t)m.root, NULL);
         if (st != NMC_OK)
             return st == NMC_EINVAL ? NMC_ECORRUPT : st;
     }
-    *v = message(box, slot);
+    *v = in_place(box, slot, &m); /* the root that was checked */
+    return NMC_OK;
+}
+
+int nmc_camlbox_get_verified(nmc_camlbox *box, uint32_t slot, nmc_arena *arena, nmc_value *v)
+{
+    struct message m;
+    int st = arena == NULL ? NMC_EINVAL : read_message(box, slot, &m);
+    if (st != NMC_OK || v == NULL)
+        return st != NMC_OK ? st : NMC_EINVAL;
+    if (nmc_is_long(m.root)) {
+        *v = (nmc_value)m.root;
+        return NMC_OK;
+    }
+    nmc_memory img = image_of(box, slot, &m);
+    unsigned char *copy = nmc_arena_alloc_words(arena, img.len / NMC_WORD_SIZE);
+    if (copy == NULL)
+        return NMC_ENOMEM;
+    /* The one read of the image; from here on nobody else can change it. */
+    memcpy(copy, img.data, img.len);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    struct nmc_copy_options made_for = {.target_addr = (uintptr_t)img.data};
+    st = nmc_image_move((nmc_memory){copy, img.len}, 0, img.len, (size_t)m.root, &made_for);
+    if (st != NMC_OK)
+        return st == NMC_EINVAL ? NMC_ECORRUPT : st;
+    *v = (nmc_value)(copy + m.root);
     return NMC_OK;
 }
 
@@ -190,7 +254,10 @@ int nmc_camlbox_get_copy(nmc_camlbox *box, uint32_t slot, nmc_arena *arena, nmc_
 
 int nmc_camlbox_delete(nmc_camlbox *box, uint32_t slot)
 {
-    int st = ready_slot(box, slot);
+    struct message m;
+    int st = read_message(box, slot, &m);
+    if (st == NMC_ECORRUPT)
+        st = NMC_OK; /* a message that does not fit is deleted all the same */
     if (st != NMC_OK)
         return st;
     box->delivered[slot / 64] &= ~bit_of(slot);

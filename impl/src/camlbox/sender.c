@@ -12,7 +12,8 @@
 #include "camlbox_internal.h"
 
 /* NMC_COPY_ATOM always; the custom kinds only when this process's ops
- * records sit where the receiver's do, so the stored pointers are right. */
+ * records sit where the receiver's do, so the stored pointers are right.
+ * h is the private copy of the header the sender validated. */
 static unsigned copy_flags_for(const struct camlbox_header *h)
 {
     const struct nmc_custom_ops *ops[CAMLBOX_OPS] = {&nmc_int32_ops, &nmc_int64_ops,
@@ -35,9 +36,9 @@ int nmc_camlbox_sender_of_fd(int fd, nmc_camlbox_sender **out)
         free(s);
         return NMC_ESYS;
     }
-    int st = camlbox_view_map(fd, &s->v);
-    if (st == NMC_OK && fst.st_uid != geteuid() &&
-        LOAD(&s->v.hdr->allowed_uid1) != (uint32_t)geteuid() + 1) {
+    struct camlbox_header h;
+    int st = camlbox_view_map(fd, &s->v, &h);
+    if (st == NMC_OK && fst.st_uid != geteuid() && h.allowed_uid1 != (uint32_t)geteuid() + 1) {
         camlbox_view_unmap(&s->v);
         errno = EPERM;
         st = NMC_EPERM;
@@ -46,7 +47,7 @@ int nmc_camlbox_sender_of_fd(int fd, nmc_camlbox_sender **out)
         free(s);
         return st;
     }
-    s->copy_flags = copy_flags_for(s->v.hdr);
+    s->copy_flags = copy_flags_for(&h);
     *out = s;
     return NMC_OK;
 }
@@ -87,8 +88,8 @@ static int view_size(const struct camlbox_view *v, enum size_kind kind, uint64_t
 {
     if (v->hdr == NULL || out == NULL)
         return NMC_EINVAL;
-    *out = kind == CAPACITY ? v->hdr->capacity
-           : kind == MSG_SIZE ? v->hdr->msg_size
+    *out = kind == CAPACITY ? v->capacity
+           : kind == MSG_SIZE ? v->msg_size
                               : camlbox_count_messages(v);
     return NMC_OK;
 }

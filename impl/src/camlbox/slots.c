@@ -16,27 +16,27 @@ void camlbox_poison(const struct camlbox_view *v, uint32_t i, int byte)
     (void)i;
     (void)byte;
 #else
-    memset(camlbox_image(v, i), byte, v->hdr->slot_size - SLOT_HEADER);
+    memset(camlbox_image(v, i), byte, v->slot_size - SLOT_HEADER);
 #endif
 }
 
 void camlbox_slot_free(struct camlbox_view *v, uint32_t i)
 {
     camlbox_poison(v, i, 0x55);
-    STORE(&camlbox_slot(v, i)->state, (uint32_t)SLOT_FREE);
+    STORE(&camlbox_slot(v, i)->state, (uint64_t)SLOT_FREE);
     camlbox_waitq_notify(&v->hdr->tx);
 }
 
 uint32_t camlbox_reclaim_dead(struct camlbox_view *v)
 {
     uint32_t freed = 0;
-    for (uint32_t i = 0; i < v->hdr->capacity; i++) {
-        uint32_t *state = &camlbox_slot(v, i)->state;
-        uint32_t s = LOAD(state);
+    for (uint32_t i = 0; i < v->capacity; i++) {
+        uint64_t *state = &camlbox_slot(v, i)->state;
+        uint64_t s = LOAD(state);
         if (SLOT_KIND(s) != SLOT_RESERVED || nmc_owner_liveness(SLOT_OWNER(s)) != NMC_OWNER_GONE)
             continue;
         /* Only one reclaimer wins; the dead owner cannot race us. */
-        if (CAS(state, &s, (uint32_t)SLOT_FREE))
+        if (CAS(state, &s, (uint64_t)SLOT_FREE))
             freed++;
     }
     if (freed > 0)

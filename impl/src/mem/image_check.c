@@ -19,6 +19,12 @@
  *      one of opt's ranges.
  * Finally voffset must be a block start.
  *
+ * nmc_image_move runs the same check on a private buffer and, in the
+ * second walk, rewrites every pointer into the image (and a bigarray's
+ * data pointer) from the address the image was made for to where it lies:
+ * each field is read once, checked against the original target and then
+ * written shifted, so the walk never reads a rewritten word.
+ *
  * Bounds: every word is read once into a local before it is used, and only
  * after checking that it lies inside [m.data + off, m.data + off + bytelen),
  * so even a buffer that another process rewrites during the check cannot
@@ -34,9 +40,10 @@
 
 /* One verification. */
 struct check_job {
-    const unsigned char *image;    /* m.data + off                          */
+    unsigned char *image;          /* m.data + off (written only by a move) */
     size_t words;                  /* image length in words                 */
     uintptr_t target;              /* address the image's first byte has    */
+    uintptr_t shift;               /* nmc_image_move: where it lies - target */
     uint64_t *starts;              /* bitmap: a block header at word i      */
     const struct nmc_copy_options *opt; /* target ops, ranges (may be NULL) */
     const struct nmc_custom_ops *ops[COPIER_CUSTOM_KINDS]; /* this process's */
@@ -47,6 +54,11 @@ static nmc_value word_at(const struct check_job *j, size_t w)
     nmc_value x;
     memcpy(&x, j->image + w * NMC_WORD_SIZE, sizeof x);
     return x;
+}
+
+static void set_word(const struct check_job *j, size_t w, nmc_value x)
+{
+    memcpy(j->image + w * NMC_WORD_SIZE, &x, sizeof x);
 }
 
 static bool is_start(const struct check_job *j, size_t w)
@@ -114,6 +126,8 @@ static bool bigarray_ok(const struct check_job *j, size_t w, size_t wosize, size
         return false;
     if ((uintptr_t)ba->data != j->target + (prefix + 2) * NMC_WORD_SIZE)
         return false;
+    if (j->shift != 0) /* the data pointer: the first word after header and ops */
+        set_word(j, w + 2, (nmc_value)ba->data + j->shift);
     *next = prefix + 2 + data_words;
     return true;
 }
@@ -131,12 +145,18 @@ static bool custom_ok(const struct check_job *j, size_t w, size_t wosize, size_t
     return wosize == 2;
 }
 
+/* Whether v points at a block of the image. */
+static bool into_image(const struct check_job *j, nmc_value v)
+{
+    uintptr_t rel = v - j->target; /* wraps for addresses below the image */
+    return rel % NMC_WORD_SIZE == 0 && rel >= NMC_WORD_SIZE && rel / NMC_WORD_SIZE <= j->words &&
+           is_start(j, rel / NMC_WORD_SIZE - 1);
+}
+
 /* A pointer field's value: a block of the image, an atom, or in a range. */
 static bool pointer_ok(const struct check_job *j, nmc_value v)
 {
-    uintptr_t rel = v - j->target; /* wraps for addresses below the image */
-    if (rel % NMC_WORD_SIZE == 0 && rel >= NMC_WORD_SIZE && rel / NMC_WORD_SIZE <= j->words &&
-        is_start(j, rel / NMC_WORD_SIZE - 1))
+    if (into_image(j, v))
         return true;
     if (nmc_is_atom(v)) /* only atoms the copier could have kept */
         return nmc_tag_val(v) < NMC_TAG_LAZY || nmc_tag_val(v) == NMC_TAG_DOUBLE_ARRAY;
@@ -153,6 +173,8 @@ static bool fields_ok(const struct check_job *j, size_t w, size_t wosize)
         nmc_value v = word_at(j, w + i);
         if (nmc_is_block(v) && !pointer_ok(j, v))
             return false;
+        if (j->shift != 0 && nmc_is_block(v) && into_image(j, v))
+            set_word(j, w + i, v + j->shift);
     }
     return true;
 }
@@ -210,8 +232,9 @@ static int check_args(nmc_memory m, size_t off, size_t bytelen,
     return NMC_OK;
 }
 
-int nmc_image_check(nmc_memory m, size_t off, size_t bytelen, size_t voffset,
-                    const struct nmc_copy_options *opt)
+/* nmc_image_check, moving the image to where it lies when move is set. */
+static int check(nmc_memory m, size_t off, size_t bytelen, size_t voffset,
+                 const struct nmc_copy_options *opt, bool move)
 {
     int st = check_args(m, off, bytelen, opt);
     if (st != NMC_OK)
@@ -232,8 +255,21 @@ int nmc_image_check(nmc_memory m, size_t off, size_t bytelen, size_t voffset,
     j.starts = calloc(j.words / 64 + 1, sizeof *j.starts);
     if (j.starts == NULL)
         return NMC_ENOMEM;
-    bool ok = walk(&j, false) && is_start(&j, (voffset - off) / NMC_WORD_SIZE - 1) &&
-              walk(&j, true);
+    bool ok = walk(&j, false) && is_start(&j, (voffset - off) / NMC_WORD_SIZE - 1);
+    j.shift = move ? (uintptr_t)(m.data + off) - j.target : 0;
+    ok = ok && walk(&j, true);
     free(j.starts);
     return ok ? NMC_OK : NMC_ECORRUPT;
+}
+
+int nmc_image_check(nmc_memory m, size_t off, size_t bytelen, size_t voffset,
+                    const struct nmc_copy_options *opt)
+{
+    return check(m, off, bytelen, voffset, opt, false);
+}
+
+int nmc_image_move(nmc_memory m, size_t off, size_t bytelen, size_t voffset,
+                   const struct nmc_copy_options *opt)
+{
+    return check(m, off, bytelen, voffset, opt, true);
 }
