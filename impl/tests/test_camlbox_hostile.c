@@ -375,6 +375,36 @@ START_TEST(dead_reservation_reclaimed_by_polls)
 }
 END_TEST
 
+/* expect: a receiver that keeps receiving a stream (every wait finds a message) gets a killed sender's reserved slot back within a second */
+START_TEST(dead_reservation_reclaimed_while_streaming)
+{
+    nmc_camlbox *box;
+    nmc_camlbox_sender *s;
+    ck_assert_ok(nmc_camlbox_create(fresh_name(), 4, 256, &box));
+    ck_assert_int_gt(dead_reservation(box), 0);
+    ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint32_t msgs = 1;
+    unsigned received = 0;
+    while (msgs != 0 && test_elapsed_since(&t0) < 1.0) {
+        uint32_t slots[4];
+        size_t n;
+        ck_assert_ok(nmc_camlbox_send(s, nmc_val_long(received), NMC_CAMLBOX_ANY_SLOT, NULL));
+        ck_assert_ok(nmc_camlbox_wait(box, slots, 4, &n));
+        for (size_t k = 0; k < n; k++, received++)
+            ck_assert_ok(nmc_camlbox_delete(box, slots[k]));
+        ck_assert_ok(nmc_camlbox_bmessages(box, &msgs));
+    }
+    ck_assert_msg(msgs == 0, "leak: the dead sender's slot still taken after %u messages in 1 s",
+                  received);
+    printf("dead_reservation_reclaimed_while_streaming: freed after %u messages, %.3f s\n",
+           received, test_elapsed_since(&t0));
+    ck_assert_ok(nmc_camlbox_sender_close(s));
+    ck_assert_ok(nmc_camlbox_close(box));
+}
+END_TEST
+
 /* In a pid namespace: a dead sender's reservation, its pid reused. */
 static int sleep_three_seconds(void)
 {
@@ -462,6 +492,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, get_checked_root_flipped);
     tcase_add_test(tc, get_verified_under_scribbler);
     tcase_add_loop_test(tc, dead_reservation_reclaimed_by_polls, 0, 2);
+    tcase_add_test(tc, dead_reservation_reclaimed_while_streaming);
     tcase_add_test(tc, dead_reservation_pid_reused);
     tcase_add_test(tc, dead_receiver_pid_reused);
     suite_add_tcase(s, tc);

@@ -72,6 +72,9 @@
 /* Yields of a sender facing a full box before it sleeps, at the full
  * spin allowance (fewer as it shrinks). */
 #define CAMLBOX_YIELDS 16
+/* A wait whose first look found nothing checks whether dead senders'
+ * slots are due for reclaiming once in this many (receive.c). */
+#define CAMLBOX_RECLAIM_EVERY 64
 
 
 /* Slot states: the kind in the low two bits; above them the owner when
@@ -145,6 +148,7 @@ struct nmc_camlbox {
     uint32_t run;           /* the slot its next run starts at                  */
     uint64_t *delivered;    /* bit per slot: reported by a wait and not deleted */
     int64_t reclaim_due_ns; /* CLOCK_MONOTONIC_COARSE time of the next reclaim  */
+    uint32_t empty_looks;   /* waits whose first look found nothing             */
 };
 
 struct nmc_camlbox_sender {

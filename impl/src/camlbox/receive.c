@@ -10,11 +10,15 @@
  * always before sleeping) for the messages the run cannot reach, and
  * restarts its run after the last one found.
  *
- * Dead senders. Every wait that does not find a message at once (a
- * non-blocking poll, a wait about to spin or sleep) frees the slots of
- * dead senders if NMC_SYNC_POLL_MS passed since it last did, so a slot a
- * killed sender held comes back within that interval of its death to any
- * receiver that keeps calling, whatever its timeouts.
+ * Dead senders. A wait that is about to sleep or to return empty (a
+ * non-blocking poll, a short timeout), and every CAMLBOX_RECLAIM_EVERY-th
+ * wait whose first look found nothing (a stream whose run stops at a dead
+ * sender's slot once per turn of the ring), frees the slots of dead
+ * senders if NMC_SYNC_POLL_MS passed since it last did: a slot a killed
+ * sender held comes back about that long after its death to any receiver
+ * that keeps calling, whatever its timeouts. The clock is read only
+ * there (a coarse clock read costs 20-odd ns here, a ping-pong's wait
+ * about 350).
  *
  * Reading a message reads the slot's state (acquire) and root once each,
  * validates them against the private geometry, and computes the value
@@ -113,7 +117,8 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
     *n = 0;
     if (poll_once(box, false, slots, max, n))
         return NMC_OK;
-    reclaim_if_due(box);
+    if (++box->empty_looks % CAMLBOX_RECLAIM_EVERY == 0)
+        reclaim_if_due(box);
     struct camlbox_header *h = box->v.hdr;
     /* A thread that woke a sleeper since its last wait (a reply it asked
      * for comes after a wake-up's latency) learns nothing from a failed
@@ -132,6 +137,7 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
     }
     if (!woke)
         nmc_spin_outcome(&rx_spin, CAMLBOX_SPIN, false);
+    reclaim_if_due(box);
     for (;;) {
         uint32_t seq = camlbox_waitq_prepare(&h->rx);
         if (poll_once(box, true, slots, max, n))
