@@ -51,7 +51,9 @@
  * disable_pmanage) when it is registered and another when it is deleted.
  * nmc_startup first deletes the objects a previous run in the same
  * directory left registered (unless no_unlink), then empties the manifest.
- * The manifest is read as untrusted input: a malformed line makes
+ * It trusts only a directory of its own: one owned by another user or
+ * writable by group or others is refused (NMC_EPERM) before anything in
+ * it is read. The manifest is read as untrusted input: a malformed line makes
  * nmc_startup return NMC_ECORRUPT before deleting anything; shm and
  * semaphore names must be "/" plus [A-Za-z0-9_.-], files must be absolute
  * paths without "." or ".." components naming a regular file of ours (not
@@ -111,7 +113,8 @@ typedef int (*nmc_process_fn)(nmc_arena *arena, nmc_value arg, nmc_value *result
 /* ---- startup -------------------------------------------------------------- */
 
 struct nmc_startup_options {
-    const char *socket_directory; /* required; created (0700) if missing      */
+    const char *socket_directory; /* required; created (0700) if missing; must
+                                     be ours, not writable by group or others */
     const char *pidfile;          /* if set, the master's pid is written there */
     bool disable_pmanage;         /* no manifest at all                        */
     bool no_unlink;               /* keep a previous run's leftovers           */
@@ -125,9 +128,12 @@ typedef int (*nmc_extract_fn)(void *ctx, nmc_process_id first);
 
 /* Makes the caller the master, starts the first worker and supervises until
  * it has finished. NMC_OK, or: NMC_EINVAL (no socket directory, already
- * inside nmc_startup, called from a worker), NMC_ECORRUPT (malformed
- * manifest), NMC_ESYS (directory, pidfile, manifest, socket or fork
- * failed), or first_process's own status. */
+ * inside nmc_startup, called from a worker), NMC_EPERM (the socket
+ * directory is owned by another user or writable by group or others, as
+ * ssh and tmux refuse theirs: nothing in it is read, written or deleted,
+ * and a line on stderr names the path and the reason), NMC_ECORRUPT
+ * (malformed manifest), NMC_ESYS (directory, pidfile, manifest, socket or
+ * fork failed), or first_process's own status. */
 int nmc_startup(const struct nmc_startup_options *opt, nmc_first_process_fn first_process,
                 void *ctx);
 /* nmc_startup, then extract_result(ctx, first) in the master (for

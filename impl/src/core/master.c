@@ -239,6 +239,27 @@ static int write_pidfile(const char *path)
     return fclose(f) == 0 ? NMC_OK : NMC_ESYS;
 }
 
+/* Refuses a socket directory that another user could have written to: it
+ * must be owned by our euid and not writable by group or others, as ssh and
+ * tmux require of theirs. Its manifest names what startup deletes, so a
+ * directory anyone can write is a way to make us delete our own objects.
+ * The refusal names the path on stderr (the master's log). */
+static int check_socket_dir(int dirfd, const char *path)
+{
+    struct stat st;
+    if (fstat(dirfd, &st) != 0)
+        return NMC_ESYS;
+    const char *why = st.st_uid != geteuid()                ? "owned by another user"
+                      : (st.st_mode & (S_IWGRP | S_IWOTH)) ? "writable by group or others"
+                                                            : NULL;
+    if (why == NULL)
+        return NMC_OK;
+    fprintf(stderr, "nmc master: socket directory %s refused: %s (uid %u, mode %04o)\n", path,
+            why, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+    errno = EPERM;
+    return NMC_EPERM;
+}
+
 /* Directory, pidfile, manifest and window: everything before the signals. */
 static int prepare(const struct nmc_startup_options *opt)
 {
@@ -249,11 +270,14 @@ static int prepare(const struct nmc_startup_options *opt)
                     : open(opt->socket_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
         return NMC_ESYS;
-    if (realpath(opt->socket_directory, core.socket_dir) == NULL) {
+    int st = check_socket_dir(dirfd, opt->socket_directory);
+    if (st == NMC_OK && realpath(opt->socket_directory, core.socket_dir) == NULL)
+        st = NMC_ESYS;
+    if (st != NMC_OK) {
         close(dirfd);
-        return NMC_ESYS;
+        return st;
     }
-    int st = opt->pidfile ? write_pidfile(opt->pidfile) : NMC_OK;
+    st = opt->pidfile ? write_pidfile(opt->pidfile) : NMC_OK;
     if (core.manifest_fd >= 0) {
         close(core.manifest_fd);
         core.manifest_fd = -1;
