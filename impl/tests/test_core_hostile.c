@@ -1,17 +1,28 @@
 /* Hostile scenarios for the process manager (nmc/core.h): a socket
- * directory that is not ours, with a planted manifest.
+ * directory that is not ours, with a planted manifest; a preallocated
+ * object larger than its tmpfs.
  *
  * One test case per scenario; the comment above each says what the honest
  * side must observe, and a failure message starts with its verdict (crash,
- * hang, leak, wrong status, data loss). Cases that need root (chown) are
- * registered only when running as root; otherwise the suite prints a SKIP
- * line for them. */
+ * hang, leak, wrong status, data loss). A scenario that could hang runs in
+ * a child process (the master of its run) with a deadline: a child still
+ * running then is killed and reported as a hang; the processes of its run
+ * report failed expectations through a pipe. Cases that need root (chown,
+ * a private mount namespace) are registered only when running as root;
+ * otherwise the suite prints a SKIP line for them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nmc/core.h"
@@ -47,6 +58,71 @@ static void teardown(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
+}
+
+/* ---- scenarios in a child -------------------------------------------------- */
+
+static int verdict_fd = -1; /* the pipe to the test process, in the child */
+
+/* In any process of a child's run: reports a failed expectation. The test
+ * process fails with the first one. */
+static void report(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    n = n < 0 ? 0 : n > (int)sizeof line - 2 ? (int)sizeof line - 2 : n;
+    line[n++] = '\n';
+    if (write(verdict_fd, line, (size_t)n) < 0)
+        perror("report");
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Runs body in a child and fails the test with the first report of its
+ * run, or "hang: " if it is not done within seconds, or "crash: " if it
+ * dies of a signal. */
+static void in_child(void (*body)(void), const char *what, double seconds)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        close(fds[0]);
+        verdict_fd = fds[1];
+        body();
+        _exit(0);
+    }
+    close(fds[1]);
+    int ws = 0;
+    pid_t r = 0;
+    for (double end = now() + seconds; r == 0 && now() < end; usleep(10 * 1000))
+        r = waitpid(child, &ws, WNOHANG);
+    if (r == 0) {
+        kill(child, SIGKILL); /* its workers follow (PR_SET_PDEATHSIG) */
+        waitpid(child, &ws, 0);
+    }
+    char verdict[512] = "";
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    if (poll(&pfd, 1, 0) == 1) {
+        ssize_t n = read(fds[0], verdict, sizeof verdict - 1);
+        verdict[n > 0 ? n : 0] = '\0';
+        verdict[strcspn(verdict, "\n")] = '\0';
+    }
+    close(fds[0]);
+    ck_assert_msg(verdict[0] == '\0', "%s", verdict);
+    ck_assert_msg(r != 0, "hang: %s not done within %.0f s", what, seconds);
+    ck_assert_msg(!WIFSIGNALED(ws), "crash: %s killed by signal %d", what, WTERMSIG(ws));
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "crash: %s exited with %d", what,
+                  WEXITSTATUS(ws));
 }
 
 /* ---- the socket directory -------------------------------------------------- */
@@ -167,6 +243,77 @@ START_TEST(socket_dir_of_another_user)
 }
 END_TEST
 
+/* ---- a preallocated object larger than its tmpfs ---------------------------- */
+
+enum { MiB = 1 << 20 };
+
+static nmc_res_id writer_fork, writer_join;
+
+/* Writes every byte of the preallocated object its argument names. */
+static int writer(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    void *addr;
+    size_t size;
+    int st = nmc_get_shm_addr(nmc_long_val(arg), &addr, &size);
+    if (st == NMC_OK)
+        memset(addr, 1, size);
+    *result = NMC_VAL_UNIT;
+    return st;
+}
+
+/* In the first worker: an object 8 times the size of /dev/shm. */
+static int create_too_big(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    nmc_res_id id;
+    nmc_process_id pid;
+    nmc_value v;
+    char name[NMC_SHM_NAME_MAX];
+    *result = NMC_VAL_UNIT;
+    int st = nmc_create_preallocated_shm(nmc_test_prefix(), 8 * MiB, &id, name);
+    if (st == NMC_OK) { /* what a user would do next */
+        int wst = nmc_start(writer_fork, nmc_val_long(id), NULL, &pid);
+        if (wst == NMC_OK)
+            wst = nmc_join(writer_join, pid, arena, &v);
+        report("wrong status: create gave NMC_OK; the worker that wrote it then gave %s",
+               nmc_strerror(wst));
+        nmc_release(id);
+    } else if (st != NMC_ENOSPC) {
+        report("wrong status: create gave %s", nmc_strerror(st));
+    }
+    if (nmc_test_shm_count(nmc_test_prefix()) != 0)
+        report("leak: an object named %s* is left in /dev/shm", nmc_test_prefix());
+    return NMC_OK;
+}
+
+static nmc_res_id too_big_fork, too_big_join;
+
+static int first_too_big(void *ctx, nmc_process_id *pid)
+{
+    return nmc_start(too_big_fork, NMC_VAL_UNIT, NULL, pid);
+}
+
+/* In a private mount namespace with a 1 MiB tmpfs over /dev/shm. */
+static void too_big_run(void)
+{
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m,mode=1777") != 0) {
+        report("crash: no small /dev/shm: %s", strerror(errno));
+        return;
+    }
+    int st = nmc_startup(&opt, first_too_big, NULL);
+    if (st != NMC_OK)
+        report("wrong status: startup gave %s", nmc_strerror(st));
+}
+
+/* expect: NMC_ENOSPC from nmc_create_preallocated_shm, no SIGBUS, no object left */
+START_TEST(preallocated_shm_larger_than_tmpfs)
+{
+    ck_assert_ok(nmc_def_process(writer, &writer_fork, &writer_join));
+    ck_assert_ok(nmc_def_process(create_too_big, &too_big_fork, &too_big_join));
+    in_child(too_big_run, "the run on a full tmpfs", 20);
+}
+END_TEST
+
 Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("core_hostile");
@@ -174,10 +321,13 @@ Suite *nmc_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, socket_dir_writable_by_others);
-    if (geteuid() == 0)
+    if (geteuid() == 0) {
         tcase_add_test(tc, socket_dir_of_another_user);
-    else
-        printf("SKIP socket_dir_of_another_user: chown needs root\n");
+        tcase_add_test(tc, preallocated_shm_larger_than_tmpfs);
+    } else {
+        printf("SKIP socket_dir_of_another_user, preallocated_shm_larger_than_tmpfs: "
+               "chown and mount namespaces need root\n");
+    }
     suite_add_tcase(s, tc);
     return s;
 }

@@ -223,7 +223,9 @@ int nmc_get_shm_addr(nmc_res_id id, void **addr, size_t *size);
 
 /* Creates a shm object of size bytes named prefix_<random hex> in the master
  * and maps it there; workers started afterwards inherit it at that address.
- * name receives the object's name (NMC_SHM_NAME_MAX bytes). */
+ * name receives the object's name (NMC_SHM_NAME_MAX bytes). Its pages are
+ * committed (nmc_sys_commit) before it is handed out: NMC_ENOSPC when the
+ * tmpfs cannot hold it, and then no object is left behind. */
 int nmc_create_preallocated_shm(const char *prefix, size_t size, nmc_res_id *id, char *name);
 /* Creates a memory pool (nmc_mempool_create) in the master as a resource;
  * workers started afterwards inherit it. Releasing the last use destroys

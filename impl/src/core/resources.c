@@ -181,7 +181,11 @@ int core_res_create_shm(const char *prefix, size_t size, nmc_process_id user, nm
     int st = nmc_sys_shm_create(prefix, size, &fd, name);
     if (st != NMC_OK)
         return st;
-    st = nmc_sys_map(fd, size, 0, NULL, false, &addr);
+    /* Committed now: a full tmpfs is NMC_ENOSPC here, not a SIGBUS in the
+     * worker that first writes a page. */
+    st = nmc_sys_commit(fd, 0, (off_t)size);
+    if (st == NMC_OK)
+        st = nmc_sys_map(fd, size, 0, NULL, false, &addr);
     close(fd);
     struct core_resource *r = NULL;
     if (st == NMC_OK && (st = core_res_add(NMC_RES_SHM_PREALLOCATED, name, user, &r)) != NMC_OK)
