@@ -1,6 +1,6 @@
 /* Hostile scenarios for the process manager (nmc/core.h): a socket
  * directory that is not ours, with a planted manifest; a preallocated
- * object larger than its tmpfs.
+ * object larger than its tmpfs; startup under an address-space limit.
  *
  * One test case per scenario; the comment above each says what the honest
  * side must observe, and a failure message starts with its verdict (crash,
@@ -9,7 +9,9 @@
  * running then is killed and reported as a hang; the processes of its run
  * report failed expectations through a pipe. Cases that need root (chown,
  * a private mount namespace) are registered only when running as root;
- * otherwise the suite prints a SKIP line for them. */
+ * otherwise the suite prints a SKIP line for them; so are the cases that
+ * limit RLIMIT_AS under AddressSanitizer, whose shadow memory needs
+ * terabytes of address space. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +30,15 @@
 
 #include "nmc/core.h"
 #include "nmc_test.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(UNDER_ASAN)
+#define UNDER_ASAN 1
+#endif
 
 static char dir[256];
 static struct nmc_startup_options opt;
@@ -314,6 +326,89 @@ START_TEST(preallocated_shm_larger_than_tmpfs)
 }
 END_TEST
 
+/* ---- startup under ulimit -v ----------------------------------------------- */
+
+static nmc_res_id echo_fork, echo_join, big_echo_fork, big_echo_join;
+
+static int echo(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    *result = arg;
+    return NMC_OK;
+}
+
+/* In the first worker: a 1 MiB string goes to a worker and back. */
+static int big_echo(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    static char text[MiB];
+    nmc_value s, back;
+    nmc_process_id pid;
+    bool same = false;
+    memset(text, 'x', sizeof text);
+    int st = nmc_alloc_string(arena, text, sizeof text, &s);
+    if (st == NMC_OK)
+        st = nmc_start(echo_fork, s, NULL, &pid);
+    if (st == NMC_OK)
+        st = nmc_join(echo_join, pid, arena, &back);
+    if (st == NMC_OK)
+        st = nmc_equal(s, back, &same);
+    if (st != NMC_OK || !same)
+        report("wrong status: a 1 MiB value's round trip gave %s%s", nmc_strerror(st),
+               same ? "" : " (not equal)");
+    *result = NMC_VAL_UNIT;
+    return NMC_OK;
+}
+
+static int first_big_echo(void *ctx, nmc_process_id *pid)
+{
+    return nmc_start(big_echo_fork, NMC_VAL_UNIT, NULL, pid);
+}
+
+/* The address space ulimit -v 1048576 allows. */
+static void limit_address_space(void)
+{
+    struct rlimit as = {.rlim_cur = (rlim_t)1 << 30, .rlim_max = (rlim_t)1 << 30};
+    if (setrlimit(RLIMIT_AS, &as) != 0)
+        report("crash: setrlimit: %s", strerror(errno));
+}
+
+static void default_under_ulimit_run(void)
+{
+    limit_address_space();
+    int st = nmc_startup(&opt, first_big_echo, NULL);
+    if (st != NMC_OK)
+        report("wrong status: startup with the default options gave %s (%s)", nmc_strerror(st),
+               strerror(errno));
+}
+
+/* expect: NMC_OK from startup with the default options, a 1 MiB value travels */
+START_TEST(default_startup_under_ulimit_v)
+{
+    ck_assert_ok(nmc_def_process(echo, &echo_fork, &echo_join));
+    ck_assert_ok(nmc_def_process(big_echo, &big_echo_fork, &big_echo_join));
+    in_child(default_under_ulimit_run, "startup under ulimit -v", 20);
+}
+END_TEST
+
+static void value_max_over_ulimit_run(void)
+{
+    char log[1024];
+    limit_address_space();
+    opt.value_max = (size_t)2 << 30;
+    int st = startup_logged(log, sizeof log);
+    if (st != NMC_ESYS || errno != ENOMEM)
+        report("wrong status: startup with value_max 2 GiB gave %s (%s)", nmc_strerror(st),
+               strerror(errno));
+    else if (strstr(log, "value_max") == NULL)
+        report("wrong status: the log does not name value_max: \"%s\"", log);
+}
+
+/* expect: NMC_ESYS (ENOMEM) from startup, a log line naming value_max */
+START_TEST(value_max_beyond_ulimit_v_is_named)
+{
+    in_child(value_max_over_ulimit_run, "startup under ulimit -v", 20);
+}
+END_TEST
+
 Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("core_hostile");
@@ -328,6 +423,13 @@ Suite *nmc_test_suite(void)
         printf("SKIP socket_dir_of_another_user, preallocated_shm_larger_than_tmpfs: "
                "chown and mount namespaces need root\n");
     }
+#ifdef UNDER_ASAN
+    printf("SKIP default_startup_under_ulimit_v, value_max_beyond_ulimit_v_is_named: "
+           "AddressSanitizer needs more address space than ulimit -v allows\n");
+#else
+    tcase_add_test(tc, default_startup_under_ulimit_v);
+    tcase_add_test(tc, value_max_beyond_ulimit_v_is_named);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

@@ -22,7 +22,12 @@
  * the copier (nmc/mem.h, flags NMC_COPY_BIGARRAY | NMC_COPY_CUSTOM_INT), so
  * any copyable value travels (immediates too); the receiver verifies the
  * image (nmc_image_check) and copies it into the arena it passed.
- * At most NMC_CORE_VALUE_MAX bytes of image.
+ * An image is at most value_max bytes (struct nmc_startup_options): the
+ * master reserves that much address space (no memory) at startup, where
+ * every process of the run places the images it receives. By default
+ * value_max is NMC_CORE_VALUE_MAX, or a quarter of the address-space limit
+ * (RLIMIT_AS, ulimit -v) when one is set lower, so that the default
+ * configuration starts under any limit it can run in.
  *
  * Failures. A worker that crashes, exits on its own or whose fn returns a
  * status other than NMC_OK delivers no result: join gives NMC_ENO_RESULT,
@@ -98,7 +103,8 @@ extern "C" {
 typedef int64_t nmc_res_id;     /* a resource: 1, 2, ... never reused     */
 typedef int64_t nmc_process_id; /* a worker: 1, 2, ... never reused       */
 
-/* Largest value image an argument or a result may take. */
+/* Largest value image an argument or a result may take (value_max's
+ * default and upper bound). */
 #define NMC_CORE_VALUE_MAX ((size_t)1 << 32)
 /* How long stopping leftover workers waits between SIGTERM and SIGKILL. */
 #define NMC_CORE_STOP_GRACE_MS 1000
@@ -118,6 +124,9 @@ struct nmc_startup_options {
     const char *pidfile;          /* if set, the master's pid is written there */
     bool disable_pmanage;         /* no manifest at all                        */
     bool no_unlink;               /* keep a previous run's leftovers           */
+    size_t value_max;             /* largest argument / result image, bytes
+                                     (<= NMC_CORE_VALUE_MAX); 0: the default
+                                     (see "Values" above)                      */
 };
 
 /* Called once in the master to start the first worker; normally
@@ -133,7 +142,9 @@ typedef int (*nmc_extract_fn)(void *ctx, nmc_process_id first);
  * ssh and tmux refuse theirs: nothing in it is read, written or deleted,
  * and a line on stderr names the path and the reason), NMC_ECORRUPT
  * (malformed manifest), NMC_ESYS (directory, pidfile, manifest, socket or
- * fork failed), or first_process's own status. */
+ * fork failed; also the address space for value_max, with errno ENOMEM
+ * and a line on stderr naming value_max), or first_process's own status.
+ * NMC_EINVAL also for a value_max beyond NMC_CORE_VALUE_MAX. */
 int nmc_startup(const struct nmc_startup_options *opt, nmc_first_process_fn first_process,
                 void *ctx);
 /* nmc_startup, then extract_result(ctx, first) in the master (for
@@ -159,7 +170,7 @@ struct nmc_inherit {
 /* Starts a worker running fork_point's function on a copy of arg.
  * inherit NULL: all. NMC_ENO_RESOURCE (not a fork point, released),
  * NMC_EUNSUPPORTED / NMC_EOUT_OF_SPACE (arg cannot be copied / is larger
- * than NMC_CORE_VALUE_MAX), NMC_ESYS (fork failed; errno as the master saw
+ * than value_max), NMC_ESYS (fork failed; errno as the master saw
  * it is not carried), NMC_EINVAL (no master). */
 int nmc_start(nmc_res_id fork_point, nmc_value arg, const struct nmc_inherit *inherit,
               nmc_process_id *pid);

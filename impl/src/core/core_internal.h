@@ -30,10 +30,17 @@ struct core_image_hdr {
     uint64_t voffset;   /* root offset within the bytes                  */
 };
 
-/* Reserves the window: address space (no memory) at one address in the
- * master and so in every worker, where received images are placed to be
- * read. Idempotent; master only. */
-int core_window_reserve(void);
+/* The window's default size: NMC_CORE_VALUE_MAX, less under RLIMIT_AS. */
+size_t core_window_default(void);
+/* Reserves the window, size bytes rounded up to pages: address space (no
+ * memory) at one address in the master and so in every worker, where
+ * received images are placed to be read. Keeps a window of that size
+ * already there; master only, outside a run. NMC_EINVAL for 0 or beyond
+ * NMC_CORE_VALUE_MAX, NMC_ESYS (errno ENOMEM) when it does not fit. */
+int core_window_reserve(size_t size);
+/* Largest payload accepted: an image as large as the window plus its
+ * header and an inherit list. */
+size_t core_payload_max(void);
 /* Copies v into a fresh malloc'ed buffer (header + image); *len its size. */
 int core_image_make(nmc_value v, void **buf, size_t *len);
 /* Verifies the image in buf and copies its value into arena. */
@@ -59,9 +66,6 @@ struct core_msg {
     int64_t a, b, c; /* arguments, see enum core_op                 */
     uint64_t len;    /* payload bytes that follow                   */
 };
-
-/* Largest payload accepted: an image plus its header and an inherit list. */
-#define CORE_PAYLOAD_MAX (NMC_CORE_VALUE_MAX + ((size_t)1 << 20))
 
 /* Sends m and len bytes of payload (m->len is set). NMC_OK or NMC_ESYS. */
 int core_send(int fd, struct core_msg *m, const void *payload, size_t len);
@@ -116,6 +120,7 @@ struct core_state {
     size_t nmapped;
     /* window (master reserves; workers inherit) */
     char *window;
+    size_t window_size;         /* bytes: the largest image              */
     /* master */
     bool running;               /* inside nmc_startup                    */
     pid_t master_pid;           /* getpid() of the master                */

@@ -260,6 +260,22 @@ static int check_socket_dir(int dirfd, const char *path)
     return NMC_EPERM;
 }
 
+/* The window for values (transfer.c); a failure names the setting. */
+static int reserve_window(size_t value_max)
+{
+    size_t size = value_max != 0 ? value_max : core_window_default();
+    int st = core_window_reserve(size);
+    if (st == NMC_ESYS) {
+        int saved = errno;
+        fprintf(stderr,
+                "nmc master: cannot reserve %zu bytes of address space for argument and "
+                "result images (nmc_startup_options.value_max%s): %s\n",
+                size, value_max == 0 ? " unset: the default" : "", strerror(saved));
+        errno = saved;
+    }
+    return st;
+}
+
 /* Directory, pidfile, manifest and window: everything before the signals. */
 static int prepare(const struct nmc_startup_options *opt)
 {
@@ -285,7 +301,7 @@ static int prepare(const struct nmc_startup_options *opt)
     if (st == NMC_OK && !opt->disable_pmanage)
         st = core_manifest_recover(dirfd, opt->no_unlink, &core.manifest_fd);
     close(dirfd);
-    return st == NMC_OK ? core_window_reserve() : st;
+    return st == NMC_OK ? reserve_window(opt->value_max) : st;
 }
 
 /* nmc_startup, giving the first worker's id. */

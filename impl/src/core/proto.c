@@ -94,7 +94,7 @@ int core_recv(int fd, struct core_msg *m, void **payload, int timeout_ms)
         return st;
     if (m->len == 0)
         return NMC_OK;
-    if (m->len > CORE_PAYLOAD_MAX)
+    if (m->len > core_payload_max())
         return NMC_ECORRUPT;
     void *p = malloc(m->len);
     if (p == NULL)
