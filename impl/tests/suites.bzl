@@ -1,5 +1,6 @@
 """A cc_test per test_<module>[_<topic>].c, depending on //impl:<module>,
-with its fixtures data/<module>[_<topic>]/*.img as data."""
+with its fixtures data/<module>[_<topic>]/*.img as data (and the process
+manager's private header for its hostile workers)."""
 
 # The shared data structures' suites also get their fixtures (:ds_support).
 DS_MODULES = ("ref", "array", "matrix", "buffer", "queue", "hashtbl")
@@ -14,7 +15,8 @@ def nmc_test_suites(files):
             deps = [":support", "//impl:" + module] +
                    ([":values"] if module in ("value", "mem", "camlbox", "heap") + DS_MODULES else []) +
                    ([":ds_support"] if module in DS_MODULES else []) +
-                   ([":shm_region"] if module in ("sync", "camlbox") else []),
+                   ([":shm_region"] if module in ("sync", "camlbox") else []) +
+                   (["//impl:core_internal"] if name == "test_core_hostile" else []),
             data = native.glob(["data/%s/*.img" % name[len("test_"):]]),
             size = "medium",
         )

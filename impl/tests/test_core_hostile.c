@@ -1,6 +1,8 @@
-/* Hostile scenarios for the process manager (nmc/core.h): a socket
- * directory that is not ours, with a planted manifest; a preallocated
- * object larger than its tmpfs; startup under an address-space limit.
+/* Hostile scenarios for the process manager (nmc/core.h): workers that
+ * stall the master (never reading their replies, trickling a request,
+ * stopped while a large result is sent to them); a socket directory that
+ * is not ours, with a planted manifest; a preallocated object larger than
+ * its tmpfs; startup under an address-space limit.
  *
  * One test case per scenario; the comment above each says what the honest
  * side must observe, and a failure message starts with its verdict (crash,
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -28,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core_internal.h" /* the wire format, for workers that write raw bytes */
 #include "nmc/core.h"
 #include "nmc_test.h"
 
@@ -118,10 +122,7 @@ static void in_child(void (*body)(void), const char *what, double seconds)
     pid_t r = 0;
     for (double end = now() + seconds; r == 0 && now() < end; usleep(10 * 1000))
         r = waitpid(child, &ws, WNOHANG);
-    if (r == 0) {
-        kill(child, SIGKILL); /* its workers follow (PR_SET_PDEATHSIG) */
-        waitpid(child, &ws, 0);
-    }
+    /* Read before a kill: what the run says as it dies is not a verdict. */
     char verdict[512] = "";
     struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
     if (poll(&pfd, 1, 0) == 1) {
@@ -130,12 +131,267 @@ static void in_child(void (*body)(void), const char *what, double seconds)
         verdict[strcspn(verdict, "\n")] = '\0';
     }
     close(fds[0]);
+    if (r == 0) {
+        kill(child, SIGKILL); /* its workers follow (PR_SET_PDEATHSIG) */
+        waitpid(child, &ws, 0);
+    }
     ck_assert_msg(verdict[0] == '\0', "%s", verdict);
     ck_assert_msg(r != 0, "hang: %s not done within %.0f s", what, seconds);
     ck_assert_msg(!WIFSIGNALED(ws), "crash: %s killed by signal %d", what, WTERMSIG(ws));
     ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "crash: %s exited with %d", what,
                   WEXITSTATUS(ws));
 }
+
+/* nmc_startup with stderr captured into log (a NUL-terminated string). */
+static int startup_logged(nmc_first_process_fn first, char *log, size_t len)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s.log", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    int saved = dup(2);
+    ck_assert_int_ge(saved, 0);
+    dup2(fd, 2);
+    int st = nmc_startup(&opt, first, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, log, len - 1, 0);
+    log[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return st;
+}
+
+/* ---- workers that stall the master ------------------------------------------ */
+
+/* The master drops a stalled worker after STALL_MS here; a call of another
+ * worker must come back well before that, however the stalled one acts. */
+enum { STALL_MS = 1000, CALL_BOUND_MS = 400, DROP_BOUND_MS = 5000, BIG = 32 << 20 };
+
+static nmc_res_id echo_fork, echo_join, stalled_fork, stalled_join, first_fork, first_join;
+static nmc_res_id producer_fork, producer_join;
+
+static int echo(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    *result = arg;
+    return NMC_OK;
+}
+
+/* What the processes of a stall scenario share (mapped before the run, so
+ * that every process of it has this page). */
+struct stall_page {
+    pid_t victim; /* the stopped joiner's pid, once it runs  */
+    int go;       /* the producer returns its result once set */
+};
+static struct stall_page *page;
+
+/* A few calls of an honest worker: a use taken and dropped, and now and
+ * then a worker started and joined. */
+static int honest_calls(nmc_arena *arena, int round)
+{
+    int st = nmc_get_resource(echo_fork, NULL);
+    if (st == NMC_OK)
+        st = nmc_release(echo_fork);
+    if (st == NMC_OK && round % 10 == 0) {
+        nmc_process_id pid;
+        nmc_value v;
+        st = nmc_start(echo_fork, nmc_val_long(round), NULL, &pid);
+        if (st == NMC_OK)
+            st = nmc_join(echo_join, pid, arena, &v);
+        if (st == NMC_OK && nmc_long_val(v) != round)
+            st = NMC_ECORRUPT;
+    }
+    return st;
+}
+
+/* In the first worker, while process stalled misbehaves (how): keeps
+ * calling the master until it has dropped stalled, each call within
+ * CALL_BOUND_MS, the drop within DROP_BOUND_MS; then the joiner's status. */
+static void keep_calling(nmc_arena *arena, nmc_process_id stalled, const char *how)
+{
+    double start = now();
+    nmc_value v;
+    for (int round = 0;; round++) {
+        double t0 = now();
+        int st = honest_calls(arena, round);
+        double took = now() - t0;
+        if (st != NMC_OK) {
+            report("wrong status: another worker's call gave %s while one %s", nmc_strerror(st),
+                   how);
+            return;
+        }
+        if (took * 1e3 > CALL_BOUND_MS) {
+            report("hang: another worker's call took %.2f s while one %s", took, how);
+            return;
+        }
+        st = nmc_join_nowait(stalled_join, stalled, arena, &v);
+        if (st != NMC_EBUSY)
+            break;
+        if ((now() - start) * 1e3 > DROP_BOUND_MS) {
+            report("hang: the worker that %s was not dropped within %d ms", how, DROP_BOUND_MS);
+            return;
+        }
+        usleep(2000);
+    }
+    int st = nmc_join(stalled_join, stalled, arena, &v);
+    if (st != NMC_ENO_RESULT)
+        report("wrong status: the join of the worker that %s gave %s", how, nmc_strerror(st));
+}
+
+/* Sends requests and never reads a reply. */
+static int never_reads(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    struct core_msg m = {.op = OP_GET}; /* resource 0: a short refusal */
+    while (write(core.master_fd, &m, sizeof m) == (ssize_t)sizeof m)
+        ;
+    return NMC_ESYS;
+}
+
+/* Sends requests one byte every 100 ms. */
+static int trickles(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    struct core_msg m = {.op = OP_GET};
+    for (;;)
+        for (size_t i = 0; i < sizeof m; i++) {
+            if (write(core.master_fd, (char *)&m + i, 1) != 1)
+                return NMC_ESYS;
+            usleep(100 * 1000);
+        }
+}
+
+/* Joins the producer its argument names; it is stopped meanwhile. */
+static int stopped_joiner(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    __atomic_store_n(&page->victim, getpid(), __ATOMIC_RELEASE);
+    return nmc_join(producer_join, nmc_long_val(arg), arena, result);
+}
+
+/* Returns a BIG string once page->go is set. */
+static int producer(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    while (!__atomic_load_n(&page->go, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    char *text = malloc(BIG);
+    if (text == NULL)
+        return NMC_ENOMEM;
+    memset(text, 'r', BIG);
+    int st = nmc_alloc_string(arena, text, BIG, result);
+    free(text);
+    return st;
+}
+
+static int (*stall_body)(nmc_arena *arena);
+
+static int run_stall_body(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    *result = NMC_VAL_UNIT;
+    return stall_body(arena);
+}
+
+static int first_stall(void *ctx, nmc_process_id *pid)
+{
+    return nmc_start(first_fork, NMC_VAL_UNIT, NULL, pid);
+}
+
+/* The master's side of a stall scenario: a run whose log must say that
+ * the stalled worker was dropped. */
+static void stall_run(void)
+{
+    char log[8192];
+    opt.stall_ms = STALL_MS;
+    int st = startup_logged(first_stall, log, sizeof log);
+    if (st != NMC_OK)
+        report("wrong status: startup gave %s", nmc_strerror(st));
+    else if (strstr(log, "dropped by the master") == NULL)
+        report("wrong status: no line of the master's log says it dropped the worker: \"%s\"",
+               log);
+}
+
+/* Runs body in the first worker of a run in a child; the stalled worker
+ * runs fn. */
+static void stall_scenario(int (*body)(nmc_arena *), nmc_process_fn fn, const char *what)
+{
+    ck_assert_ok(nmc_def_process(echo, &echo_fork, &echo_join));
+    ck_assert_ok(nmc_def_process(fn, &stalled_fork, &stalled_join));
+    ck_assert_ok(nmc_def_process(producer, &producer_fork, &producer_join));
+    ck_assert_ok(nmc_def_process(run_stall_body, &first_fork, &first_join));
+    stall_body = body;
+    page = mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert(page != MAP_FAILED);
+    in_child(stall_run, what, 20);
+    munmap(page, sizeof *page);
+}
+
+/* The first worker: starts the stalled worker and calls meanwhile. */
+static int simple_stall_body(nmc_arena *arena, const char *how)
+{
+    nmc_process_id w;
+    int st = nmc_start(stalled_fork, NMC_VAL_UNIT, NULL, &w);
+    if (st != NMC_OK)
+        report("wrong status: start gave %s", nmc_strerror(st));
+    else
+        keep_calling(arena, w, how);
+    return NMC_OK;
+}
+
+static int never_reads_body(nmc_arena *arena)
+{
+    return simple_stall_body(arena, "never reads its replies");
+}
+
+/* expect: the others' calls return within 400 ms; the non-reader is dropped after 1 s, NMC_ENO_RESULT to its joiner */
+START_TEST(worker_never_reads_replies)
+{
+    stall_scenario(never_reads_body, never_reads, "a run with a worker that never reads");
+}
+END_TEST
+
+static int trickles_body(nmc_arena *arena)
+{
+    return simple_stall_body(arena, "trickles its request");
+}
+
+/* expect: the others' calls return within 400 ms; the trickler is dropped after 1 s, NMC_ENO_RESULT to its joiner */
+START_TEST(worker_trickles_request)
+{
+    stall_scenario(trickles_body, trickles, "a run with a worker that trickles");
+}
+END_TEST
+
+/* The producer's BIG result goes to a joiner that is stopped meanwhile;
+ * once it is dropped, the result is still there for another join. */
+static int stopped_body(nmc_arena *arena)
+{
+    nmc_process_id prod, joiner;
+    int st = nmc_start(producer_fork, NMC_VAL_UNIT, NULL, &prod);
+    if (st == NMC_OK)
+        st = nmc_start(stalled_fork, nmc_val_long(prod), NULL, &joiner);
+    if (st != NMC_OK) {
+        report("wrong status: start gave %s", nmc_strerror(st));
+        return NMC_OK;
+    }
+    while (__atomic_load_n(&page->victim, __ATOMIC_ACQUIRE) == 0)
+        usleep(1000);
+    usleep(200 * 1000); /* its join request is at the master now */
+    kill(page->victim, SIGSTOP);
+    __atomic_store_n(&page->go, 1, __ATOMIC_RELEASE);
+    keep_calling(arena, joiner, "is stopped while a 32 MiB result is sent to it");
+    nmc_value v;
+    st = nmc_join(producer_join, prod, arena, &v);
+    if (st != NMC_OK || nmc_string_length(v) != BIG)
+        report("data loss: the result the stopped joiner did not receive is gone (join gave %s)",
+               nmc_strerror(st));
+    return NMC_OK;
+}
+
+/* expect: the others' calls return within 400 ms; the stopped joiner is dropped after 1 s, NMC_ENO_RESULT to its joiner; the result stays for another join */
+START_TEST(joiner_stopped_during_large_result)
+{
+    stall_scenario(stopped_body, stopped_joiner, "a run with a stopped joiner");
+}
+END_TEST
 
 /* ---- the socket directory -------------------------------------------------- */
 
@@ -189,34 +445,12 @@ static bool file_is(const char *path, const char *text)
     return n == strlen(text) && memcmp(buf, text, n) == 0;
 }
 
-/* nmc_startup with stderr captured into log (a NUL-terminated string). */
-static int startup_logged(char *log, size_t len)
-{
-    char path[300];
-    snprintf(path, sizeof path, "%s.log", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ck_assert_int_ge(fd, 0);
-    fflush(stderr);
-    int saved = dup(2);
-    ck_assert_int_ge(saved, 0);
-    dup2(fd, 2);
-    int st = nmc_startup(&opt, first_idle, NULL);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(fd, log, len - 1, 0);
-    log[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    return st;
-}
-
 /* Startup in a directory that is not ours must leave everything as it was
  * and say why, naming the directory. */
 static void expect_refused(struct planted *p)
 {
     char log[1024];
-    int st = startup_logged(log, sizeof log);
+    int st = startup_logged(first_idle, log, sizeof log);
     int fd;
     bool shm_kept = nmc_sys_shm_open(p->shm, &fd) == NMC_OK;
     if (shm_kept) {
@@ -328,13 +562,7 @@ END_TEST
 
 /* ---- startup under ulimit -v ----------------------------------------------- */
 
-static nmc_res_id echo_fork, echo_join, big_echo_fork, big_echo_join;
-
-static int echo(nmc_arena *arena, nmc_value arg, nmc_value *result)
-{
-    *result = arg;
-    return NMC_OK;
-}
+static nmc_res_id big_echo_fork, big_echo_join;
 
 /* In the first worker: a 1 MiB string goes to a worker and back. */
 static int big_echo(nmc_arena *arena, nmc_value arg, nmc_value *result)
@@ -394,7 +622,7 @@ static void value_max_over_ulimit_run(void)
     char log[1024];
     limit_address_space();
     opt.value_max = (size_t)2 << 30;
-    int st = startup_logged(log, sizeof log);
+    int st = startup_logged(first_idle, log, sizeof log);
     if (st != NMC_ESYS || errno != ENOMEM)
         report("wrong status: startup with value_max 2 GiB gave %s (%s)", nmc_strerror(st),
                strerror(errno));
@@ -415,6 +643,9 @@ Suite *nmc_test_suite(void)
     TCase *tc = tcase_create("core_hostile");
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, worker_never_reads_replies);
+    tcase_add_test(tc, worker_trickles_request);
+    tcase_add_test(tc, joiner_stopped_during_large_result);
     tcase_add_test(tc, socket_dir_writable_by_others);
     if (geteuid() == 0) {
         tcase_add_test(tc, socket_dir_of_another_user);

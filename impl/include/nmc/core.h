@@ -29,9 +29,10 @@
  * (RLIMIT_AS, ulimit -v) when one is set lower, so that the default
  * configuration starts under any limit it can run in.
  *
- * Failures. A worker that crashes, exits on its own or whose fn returns a
- * status other than NMC_OK delivers no result: join gives NMC_ENO_RESULT,
- * and the master logs the cause (signal, exit code or status) on stderr.
+ * Failures. A worker that crashes, exits on its own, is dropped by the
+ * master (see "Transport") or whose fn returns a status other than NMC_OK
+ * delivers no result: join gives NMC_ENO_RESULT, and the master logs the
+ * cause (signal, exit code, status or why it dropped it) on stderr.
  *
  * Resources. The master keeps a table of resources, each with an id
  * (nmc_res_id, from 1, never reused) and a use count: files, shm objects
@@ -68,7 +69,19 @@
  *
  * Transport. Each worker talks to the master over its own Unix stream
  * socket pair, made at fork: the master knows who sent each request
- * without credentials, and a dead worker's end-of-file is certain.
+ * without credentials, and a dead worker's end-of-file is certain. A
+ * worker blocks on its own requests; the master serves all workers from
+ * one thread and never blocks on one: it reads and writes each socket as
+ * far as it goes and resumes later, so a worker that does not read its
+ * replies, trickles a request or is stopped does not delay the others. A
+ * message between the master and a worker must be complete within
+ * stall_ms (default NMC_CORE_STALL_MS) of its first byte (a request) or of
+ * its turn to be sent (a reply or a join's result); past that the master
+ * drops the worker: it closes its socket, kills it (SIGKILL) and logs
+ * "dropped by the master: ... stalled past N ms" on stderr. Its joiners
+ * get NMC_ENO_RESULT, and a result that was being sent to it stays for
+ * another join. A worker asks again only after it has read its reply; one
+ * that asks before is not read from until then (nothing piles up).
  *
  * Master death. Workers are killed (SIGKILL) when the master dies; the
  * kernel objects of that run are then removed by the next nmc_startup in
@@ -108,6 +121,10 @@ typedef int64_t nmc_process_id; /* a worker: 1, 2, ... never reused       */
 #define NMC_CORE_VALUE_MAX ((size_t)1 << 32)
 /* How long stopping leftover workers waits between SIGTERM and SIGKILL. */
 #define NMC_CORE_STOP_GRACE_MS 1000
+/* How long a message between the master and a worker may take before the
+ * master drops the worker (see "Transport"; nmc_startup_options.stall_ms).
+ * Ample for the largest image: NMC_CORE_VALUE_MAX in 10 s is 430 MB/s. */
+#define NMC_CORE_STALL_MS 10000
 /* Longest name or path a resource may have (with the NUL). */
 #define NMC_RESOURCE_NAME_MAX 256
 
@@ -127,6 +144,8 @@ struct nmc_startup_options {
     size_t value_max;             /* largest argument / result image, bytes
                                      (<= NMC_CORE_VALUE_MAX); 0: the default
                                      (see "Values" above)                      */
+    int stall_ms;                 /* a message's deadline (see "Transport");
+                                     <= 0: NMC_CORE_STALL_MS. Tests shorten it */
 };
 
 /* Called once in the master to start the first worker; normally
@@ -176,7 +195,8 @@ int nmc_start(nmc_res_id fork_point, nmc_value arg, const struct nmc_inherit *in
               nmc_process_id *pid);
 /* Waits until process pid has ended, then copies its result into arena.
  * Workers only (NMC_EINVAL in the master, which must not block).
- * NMC_ENO_RESULT: no result (crash, exit, fn's failure, already joined);
+ * NMC_ENO_RESULT: no result (crash, exit, dropped, fn's failure, already
+ * joined);
  * NMC_ENO_RESOURCE: not a join point, or not the one of pid's fork point;
  * NMC_ENOT_FOUND: no such process. */
 int nmc_join(nmc_res_id join_point, nmc_process_id pid, nmc_arena *arena, nmc_value *result);
