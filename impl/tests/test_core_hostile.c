@@ -1,8 +1,10 @@
 /* Hostile scenarios for the process manager (nmc/core.h): workers that
  * stall the master (never reading their replies, trickling a request,
  * stopped while a large result is sent to them); a socket directory that
- * is not ours, with a planted manifest; a preallocated object larger than
- * its tmpfs; startup under an address-space limit.
+ * is not ours, with a planted manifest; a crashed run's manifest naming
+ * objects that are no longer the ones it registered, and a manifest that
+ * is a hard link; a preallocated object larger than its tmpfs; startup
+ * under an address-space limit.
  *
  * One test case per scenario; the comment above each says what the honest
  * side must observe, and a failure message starts with its verdict (crash,
@@ -403,14 +405,20 @@ struct planted {
     char text[1024]; /* the manifest's content as planted */
 };
 
-/* "R KIND <hex of name>\n" appended to out. */
-static void append_line(char *out, size_t len, const char *kind, const char *name)
+/* "R KIND <hex of name> <dev> <ino>\n" appended to out, for the object at
+ * path: a line as the run that made it would have written it (anyone can
+ * stat our objects). */
+static void append_line(char *out, size_t len, const char *kind, const char *name,
+                        const char *path)
 {
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
     size_t n = strlen(out);
     n += (size_t)snprintf(out + n, len - n, "R %s ", kind);
     for (const char *c = name; *c; c++)
         n += (size_t)snprintf(out + n, len - n, "%02x", (unsigned char)*c);
-    snprintf(out + n, len - n, "\n");
+    snprintf(out + n, len - n, " %llx %llx\n", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
 }
 
 /* Creates our objects and plants a manifest naming them in dir. */
@@ -423,9 +431,11 @@ static void plant(struct planted *p)
     fd = mkstemp(p->file);
     ck_assert_int_ge(fd, 0);
     close(fd);
+    char path[NMC_SHM_NAME_MAX + 16];
+    snprintf(path, sizeof path, "/dev/shm%s", p->shm);
     p->text[0] = '\0';
-    append_line(p->text, sizeof p->text, "SHM", p->shm);
-    append_line(p->text, sizeof p->text, "FILE", p->file);
+    append_line(p->text, sizeof p->text, "SHM", p->shm, path);
+    append_line(p->text, sizeof p->text, "FILE", p->file, p->file);
     snprintf(p->manifest, sizeof p->manifest, "%s/nmc.pmanage", dir);
     FILE *f = fopen(p->manifest, "w");
     ck_assert_ptr_nonnull(f);
@@ -486,6 +496,133 @@ START_TEST(socket_dir_of_another_user)
     ck_assert_int_eq(chown(p.manifest, 65534, 65534), 0);
     ck_assert_int_eq(chown(dir, 65534, 65534), 0);
     expect_refused(&p);
+}
+END_TEST
+
+/* ---- what a crashed run's manifest names ----------------------------------- */
+
+static char managed[NMC_SHM_NAME_MAX]; /* the shm object the doomed run manages */
+static int leftovers_fd = -1;          /* where the doomed run reports          */
+static nmc_res_id doomed_fork, doomed_join;
+
+/* Creates a preallocated object, manages `managed`, reports the former's
+ * name and waits for the master to be killed. */
+static int doomed(nmc_arena *arena, nmc_value arg, nmc_value *result)
+{
+    char name[NMC_SHM_NAME_MAX];
+    nmc_res_id id;
+    if (nmc_create_preallocated_shm(nmc_test_prefix(), 4096, &id, name) != NMC_OK ||
+        nmc_manage_shm(managed, &id) != NMC_OK ||
+        write(leftovers_fd, name, sizeof name) != (ssize_t)sizeof name)
+        return NMC_EINVAL;
+    pause();
+    return NMC_OK;
+}
+
+static int first_doomed(void *ctx, nmc_process_id *pid)
+{
+    return nmc_start(doomed_fork, NMC_VAL_UNIT, NULL, pid);
+}
+
+/* A run in dir whose master is killed while it holds a preallocated object
+ * (its name in prealloc) and the managed object `managed`. */
+static void crashed_run(char *prealloc)
+{
+    int fds[2], fd;
+    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), 4096, &fd, managed));
+    close(fd);
+    ck_assert_ok(nmc_def_process(doomed, &doomed_fork, &doomed_join));
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t master = fork();
+    ck_assert_int_ge(master, 0);
+    if (master == 0) {
+        close(fds[0]);
+        leftovers_fd = fds[1];
+        nmc_startup(&opt, first_doomed, NULL);
+        _exit(1); /* not reached: killed while its first worker waits */
+    }
+    close(fds[1]);
+    ssize_t n = read(fds[0], prealloc, NMC_SHM_NAME_MAX);
+    close(fds[0]);
+    kill(master, SIGKILL);
+    waitpid(master, NULL, 0);
+    ck_assert_int_eq(n, NMC_SHM_NAME_MAX);
+}
+
+static bool shm_exists(const char *name)
+{
+    int fd;
+    if (nmc_sys_shm_open(name, &fd) != NMC_OK)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* expect: startup deletes the crashed run's own leftover and keeps the new object under the name it had managed */
+START_TEST(leftover_name_reused_after_crash)
+{
+    char prealloc[NMC_SHM_NAME_MAX];
+    crashed_run(prealloc);
+    /* The program makes its object afresh under the same name. */
+    ck_assert_ok(nmc_sys_shm_unlink(managed));
+    int fd = shm_open(managed, O_CREAT | O_EXCL | O_RDWR, 0600);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    int st = nmc_startup(&opt, first_idle, NULL);
+    bool kept = shm_exists(managed), own_gone = !shm_exists(prealloc);
+    nmc_sys_shm_unlink(managed);
+    nmc_sys_shm_unlink(prealloc);
+    ck_assert_msg(kept, "data loss: startup deleted the new object under the reused name %s",
+                  managed);
+    ck_assert_msg(st == NMC_OK, "wrong status: startup gave %s", nmc_strerror(st));
+    ck_assert_msg(own_gone, "leak: the crashed run's preallocated object %s is left", prealloc);
+}
+END_TEST
+
+/* expect: startup keeps a leftover that another user owns now */
+START_TEST(leftover_owned_by_another_user)
+{
+    char prealloc[NMC_SHM_NAME_MAX];
+    crashed_run(prealloc);
+    int fd;
+    ck_assert_ok(nmc_sys_shm_open(managed, &fd));
+    ck_assert_int_eq(fchown(fd, 65534, 65534), 0);
+    close(fd);
+    int st = nmc_startup(&opt, first_idle, NULL);
+    bool kept = shm_exists(managed);
+    nmc_sys_shm_unlink(managed);
+    nmc_sys_shm_unlink(prealloc);
+    ck_assert_msg(kept, "data loss: startup deleted %s, which uid 65534 owns", managed);
+    ck_assert_msg(st == NMC_OK, "wrong status: startup gave %s", nmc_strerror(st));
+}
+END_TEST
+
+/* A preallocated object (a line in the manifest), then the idle worker. */
+static int first_registers(void *ctx, nmc_process_id *pid)
+{
+    char name[NMC_SHM_NAME_MAX];
+    nmc_res_id id;
+    int st = nmc_create_preallocated_shm(nmc_test_prefix(), 4096, &id, name);
+    return st == NMC_OK ? first_idle(ctx, pid) : st;
+}
+
+/* expect: NMC_EPERM from startup; the file the manifest is a hard link of is not written */
+START_TEST(manifest_hard_link_is_refused)
+{
+    /* Another socket directory's (empty) manifest, linked into ours: what
+     * this run registers must not land in that directory's record. */
+    char other[300], ours[300];
+    snprintf(other, sizeof other, "%s.other", dir);
+    snprintf(ours, sizeof ours, "%s/nmc.pmanage", dir);
+    int fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(link(other, ours), 0);
+    int st = nmc_startup(&opt, first_registers, NULL);
+    bool same = file_is(other, "");
+    unlink(other);
+    ck_assert_msg(same, "data loss: startup wrote into the file its manifest is a link of");
+    ck_assert_msg(st == NMC_EPERM, "wrong status: startup gave %s", nmc_strerror(st));
 }
 END_TEST
 
@@ -647,12 +784,15 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, worker_trickles_request);
     tcase_add_test(tc, joiner_stopped_during_large_result);
     tcase_add_test(tc, socket_dir_writable_by_others);
+    tcase_add_test(tc, leftover_name_reused_after_crash);
+    tcase_add_test(tc, manifest_hard_link_is_refused);
     if (geteuid() == 0) {
         tcase_add_test(tc, socket_dir_of_another_user);
+        tcase_add_test(tc, leftover_owned_by_another_user);
         tcase_add_test(tc, preallocated_shm_larger_than_tmpfs);
     } else {
-        printf("SKIP socket_dir_of_another_user, preallocated_shm_larger_than_tmpfs: "
-               "chown and mount namespaces need root\n");
+        printf("SKIP socket_dir_of_another_user, leftover_owned_by_another_user, "
+               "preallocated_shm_larger_than_tmpfs: chown and mount namespaces need root\n");
     }
 #ifdef UNDER_ASAN
     printf("SKIP default_startup_under_ulimit_v, value_max_beyond_ulimit_v_is_named: "

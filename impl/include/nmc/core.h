@@ -54,17 +54,24 @@
  *
  * Crash cleanup. Every kernel object the master creates or is handed gets
  * a line in the manifest <socket_directory>/nmc.pmanage (unless
- * disable_pmanage) when it is registered and another when it is deleted.
- * nmc_startup first deletes the objects a previous run in the same
- * directory left registered (unless no_unlink), then empties the manifest.
- * It trusts only a directory of its own: one owned by another user or
- * writable by group or others is refused (NMC_EPERM) before anything in
- * it is read. The manifest is read as untrusted input: a malformed line makes
+ * disable_pmanage) when it is registered and another when it is deleted,
+ * each with the object's identity (device and inode of the file behind
+ * it, in /dev/shm for shm objects and semaphores). nmc_startup first
+ * deletes the objects a previous run in the same directory left
+ * registered (unless no_unlink), then empties the manifest. It trusts only
+ * a directory of its own: one owned by another user or writable by group
+ * or others is refused (NMC_EPERM) before anything in it is read, and so
+ * is a manifest that is not a regular file of ours with one link. The
+ * manifest is read once, as untrusted input: a malformed line makes
  * nmc_startup return NMC_ECORRUPT before deleting anything; shm and
  * semaphore names must be "/" plus [A-Za-z0-9_.-], files must be absolute
- * paths without "." or ".." components naming a regular file of ours (not
- * a symbolic link) below the socket directory, /tmp or $TMPDIR (also the
- * only files nmc_manage_file accepts). Objects the master creates get unpredictable names
+ * paths without "." or ".." components below the socket directory, /tmp
+ * or $TMPDIR (also the only files nmc_manage_file accepts). A leftover is
+ * deleted only if it is still the object that run registered (a later
+ * object under the same name is kept) and a regular file of ours (not a
+ * symbolic link, owned by our euid); one kept is named on stderr. An
+ * object that did not exist when it was handed over is never deleted
+ * after a crash. Objects the master creates get unpredictable names
  * (prefix_ + random hex), created O_EXCL with mode 0600.
  *
  * Transport. Each worker talks to the master over its own Unix stream

@@ -7,6 +7,14 @@
  * master's process table: start, results, joins), master.c (startup and
  * the event loop), worker.c (the public calls: direct in the master, a
  * request to the master in a worker).
+ *
+ * Input from other processes. The process manager reads no shared memory
+ * word: what other processes give it is the workers' messages and the
+ * manifest. Each is read once into private memory (a message into the
+ * master's buffer for that worker, link.c; the manifest whole,
+ * manifest.c), validated there, and only that copy is used after the
+ * check, never a second read. The preallocated objects and pools it hands
+ * out are the program's memory, read by their users (nmc/mempool.h).
  */
 #ifndef NMC_CORE_INTERNAL_H
 #define NMC_CORE_INTERNAL_H
@@ -16,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "nmc/core.h"
@@ -90,6 +99,13 @@ int core_recv_part(int fd, struct core_msg *m, void **payload, size_t *got, bool
 
 enum core_role { ROLE_NONE, ROLE_MASTER, ROLE_WORKER };
 
+/* A kernel object's identity, which a later object under the same name
+ * does not share. */
+struct core_ident {
+    uint64_t dev; /* st_dev of the file behind it */
+    uint64_t ino; /* st_ino                       */
+};
+
 /* What the master keeps per resource. */
 struct core_use {
     nmc_process_id user; /* 0: the master itself */
@@ -97,6 +113,7 @@ struct core_use {
 };
 struct core_resource {
     struct nmc_resource pub;  /* id, kind, name, addr, size                */
+    struct core_ident ident;  /* kernel objects: as registered             */
     nmc_mempool *pool;        /* NMC_RES_MEMPOOL                          */
     nmc_process_fn fn;        /* NMC_RES_FORK_POINT                       */
     nmc_res_id partner;       /* fork point <-> join point                */
@@ -196,8 +213,15 @@ void core_res_destroy_all(void);
 /* Reads a previous run's manifest in dirfd, deletes what it left (unless
  * no_unlink), and opens the manifest afresh (truncated) in *fd. */
 int core_manifest_recover(int dirfd, bool no_unlink, int *fd);
-/* Appends "R" (registered) or "U" (deleted) for a kernel object. */
-void core_manifest_note(char what, enum nmc_resource_kind kind, const char *name);
+/* Appends "R" (registered) or "U" (deleted) for a kernel object and its
+ * identity. */
+void core_manifest_note(char what, enum nmc_resource_kind kind, const char *name,
+                        const struct core_ident *id);
+/* lstat of the file behind a kernel object (shm objects and semaphores
+ * are files in /dev/shm). NMC_OK or NMC_ESYS. */
+int core_object_stat(enum nmc_resource_kind kind, const char *name, struct stat *st);
+/* The identity of the object kind and name denote now; 0 0 if none. */
+void core_object_ident(enum nmc_resource_kind kind, const char *name, struct core_ident *id);
 /* Whether a file lies where the manager may delete it: below the socket
  * directory, /tmp or $TMPDIR (after resolving symbolic links). */
 bool core_file_place_ok(const char *path);

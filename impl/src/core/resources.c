@@ -66,8 +66,10 @@ int core_res_add(enum nmc_resource_kind kind, const char *name, nmc_process_id u
     r->pub.kind = kind;
     strcpy(r->pub.name, name);
     core.res[core.nres++] = r;
-    if (is_kernel_object(kind))
-        core_manifest_note('R', kind, name);
+    if (is_kernel_object(kind)) {
+        core_object_ident(kind, name, &r->ident);
+        core_manifest_note('R', kind, name, &r->ident);
+    }
     *out = r;
     return NMC_OK;
 }
@@ -92,7 +94,7 @@ static void delete_resource(struct core_resource *r)
         break;
     }
     if (is_kernel_object(r->pub.kind))
-        core_manifest_note('U', r->pub.kind, r->pub.name);
+        core_manifest_note('U', r->pub.kind, r->pub.name, &r->ident);
     core.res[r->pub.id - 1] = NULL;
     free(r->uses);
     free(r);
