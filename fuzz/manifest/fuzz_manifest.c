@@ -4,8 +4,9 @@
  *
  * The input is the manifest's content, written into a fresh temporary
  * directory. An independent parser of the format (R|U, FILE|SHM|SEM, the
- * name in lower-case hex, every line ended by '\n', names of the shape
- * nmc/core.h allows) is the oracle:
+ * name in lower-case hex, the object's device and inode numbers in 1 to 16
+ * lower-case hex digits, fields separated by one space, every line ended
+ * by '\n', names of the shape nmc/core.h allows) is the oracle:
  *   - malformed input gives NMC_ECORRUPT, well-formed input NMC_OK and a
  *     manifest fd; nothing else, no crash, no hang;
  *   - with no_unlink (the default path here) the file is left exactly as
@@ -13,10 +14,11 @@
  *   - when every name of a well-formed input is a POSIX shm object of this
  *     fuzzer's own namespace (/nmcfzm...: at most 8 names), recovery also
  *     runs for real: those objects are created first, and afterwards
- *     exactly the leftovers (last line R) are gone, the others (last line
- *     U) still exist, and the manifest is empty. Any other name never
- *     reaches the deleting path, so no input deletes anything outside this
- *     fuzzer's namespace and its temporary directory.
+ *     exactly the leftovers (last line R) that are still the object the
+ *     line names (its device and inode) are gone, the others still exist,
+ *     and the manifest is empty. Any other name never reaches the deleting
+ *     path, so no input deletes anything outside this fuzzer's namespace
+ *     and its temporary directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,11 +35,12 @@
 #include "nmc/status.h"
 
 #define OWN_PREFIX "/nmcfzm"
-enum { MAX_OWN = 8, LINE_MAX_BYTES = 8 + 2 * NMC_RESOURCE_NAME_MAX };
+enum { MAX_OWN = 8, ID_DIGITS = 16, LINE_MAX_BYTES = 8 + 2 * NMC_RESOURCE_NAME_MAX + 2 * 17 };
 
 struct own {
     char name[NMC_RESOURCE_NAME_MAX];
-    char last; /* 'R' or 'U': the last line naming it */
+    char last;         /* 'R' or 'U': the last line naming it */
+    uint64_t dev, ino; /* the identity that line gives         */
 };
 
 /* The oracle's view of one well-formed input. */
@@ -84,6 +87,21 @@ static int hexval(uint8_t c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* " HEX" at l[*p ..): 1 to ID_DIGITS lower-case hex digits. */
+static bool parse_id(const uint8_t *l, size_t len, size_t *p, uint64_t *v)
+{
+    if (*p >= len || l[*p] != ' ')
+        return false;
+    size_t start = ++*p;
+    for (*v = 0; *p < len && l[*p] != ' '; ++*p) {
+        int d = hexval(l[*p]);
+        if (d < 0 || *p - start == ID_DIGITS)
+            return false;
+        *v = *v << 4 | (uint64_t)d;
+    }
+    return *p > start;
+}
+
 static bool parse_line(const uint8_t *l, size_t len, struct oracle *o)
 {
     if (len < 2 || (l[0] != 'R' && l[0] != 'U') || l[1] != ' ')
@@ -97,7 +115,10 @@ static bool parse_line(const uint8_t *l, size_t len, struct oracle *o)
         kind = 2, p += 4;
     else
         return false;
-    size_t hex = len - p;
+    const uint8_t *sp = memchr(l + p, ' ', len - p);
+    if (sp == NULL)
+        return false;
+    size_t hex = (size_t)(sp - (l + p));
     if (hex == 0 || hex % 2 != 0 || hex / 2 >= NMC_RESOURCE_NAME_MAX)
         return false;
     char name[NMC_RESOURCE_NAME_MAX];
@@ -109,23 +130,28 @@ static bool parse_line(const uint8_t *l, size_t len, struct oracle *o)
     }
     size_t n = hex / 2;
     name[n] = '\0';
+    uint64_t dev, ino;
+    size_t q = p + hex;
+    if (!parse_id(l, len, &q, &dev) || !parse_id(l, len, &q, &ino) || q != len)
+        return false;
     if (!(kind == 0 ? file_name_ok(name, n) : shm_name_ok(name, n)))
         return false;
     if (kind != 1 || strncmp(name, OWN_PREFIX, strlen(OWN_PREFIX)) != 0) {
         o->all_own = false;
         return true;
     }
-    for (size_t i = 0; i < o->nown; i++)
-        if (strcmp(o->own[i].name, name) == 0) {
-            o->own[i].last = (char)l[0];
-            return true;
-        }
-    if (o->nown == MAX_OWN) {
+    size_t i = 0;
+    while (i < o->nown && strcmp(o->own[i].name, name) != 0)
+        i++;
+    if (i == MAX_OWN) {
         o->all_own = false;
         return true;
     }
-    memcpy(o->own[o->nown].name, name, n + 1);
-    o->own[o->nown++].last = (char)l[0];
+    if (i == o->nown)
+        memcpy(o->own[o->nown++].name, name, n + 1);
+    o->own[i].last = (char)l[0];
+    o->own[i].dev = dev;
+    o->own[i].ino = ino;
     return true;
 }
 
@@ -209,10 +235,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The deleting path, only on this fuzzer's own shm objects. */
     if (o.ok && o.all_own) {
+        bool leftover[MAX_OWN];
         for (size_t i = 0; i < o.nown; i++) {
             int sfd = shm_open(o.own[i].name, O_RDWR | O_CREAT, 0600);
-            FUZZ_CHECK(sfd >= 0);
+            struct stat sst;
+            FUZZ_CHECK(sfd >= 0 && fstat(sfd, &sst) == 0);
             close(sfd);
+            leftover[i] = o.own[i].last == 'R' && o.own[i].dev == (uint64_t)sst.st_dev &&
+                          o.own[i].ino == (uint64_t)sst.st_ino;
         }
         fd = -1;
         FUZZ_CHECK(core_manifest_recover(dirfd, false, &fd) == NMC_OK && fd >= 0);
@@ -220,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(content_is(dirfd, NULL, 0));
         for (size_t i = 0; i < o.nown; i++) {
             bool exists = shm_exists(o.own[i].name);
-            FUZZ_CHECK(exists == (o.own[i].last == 'U'));
+            FUZZ_CHECK(exists == !leftover[i]);
             if (exists)
                 shm_unlink(o.own[i].name);
         }

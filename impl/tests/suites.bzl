@@ -7,7 +7,7 @@ has one, the module's internal layout (//impl:<module>_internal)."""
 DS_MODULES = ("ref", "array", "matrix", "buffer", "queue", "hashtbl")
 
 # Modules whose hostile suites write their shared layout directly.
-INTERNAL_LAYOUT = ("camlbox",)
+INTERNAL_LAYOUT = ("camlbox", "core")
 
 def nmc_test_suites(files):
     for f in files:

@@ -596,13 +596,19 @@ static void write_manifest(const char *text)
     fclose(f);
 }
 
-/* "R SHM <hex of name>\n" */
+/* "R SHM <hex of name> <dev> <ino>\n" for the shm object name, as the run
+ * that registered it would have written it. */
 static void manifest_line(char *out, size_t len, char what, const char *kind, const char *name)
 {
+    char path[300];
+    struct stat st;
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    ck_assert_int_eq(stat(path, &st), 0);
     int n = snprintf(out, len, "%c %s ", what, kind);
     for (const char *c = name; *c; c++)
         n += snprintf(out + n, len - (size_t)n, "%02x", (unsigned char)*c);
-    snprintf(out + n, len - (size_t)n, "\n");
+    snprintf(out + n, len - (size_t)n, " %llx %llx\n", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
 }
 
 static int nothing_to_do(nmc_arena *arena, nmc_value *result)
@@ -660,13 +666,20 @@ START_TEST(corrupt_manifest_deletes_nothing)
     ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), 4096, &fd, left));
     close(fd);
     const char *bad[] = {
-        "X SHM 2f61\n",              /* unknown event */
-        "R DIR 2f61\n",              /* unknown kind */
-        "R SHM 2f6\n",               /* odd hex */
-        "R SHM 2f2e2e2f6574632f\n",  /* "/../etc/" */
-        "R SHM 2F41\n",              /* upper-case hex */
-        "R SHM 2f61",                /* no newline: a torn last line */
-        "R FILE 2f746d702f2e2e2f65\n", /* "/tmp/../e" */
+        "X SHM 2f61 1 2\n",              /* unknown event */
+        "R DIR 2f61 1 2\n",              /* unknown kind */
+        "R SHM 2f6 1 2\n",               /* odd hex */
+        "R SHM 2f2e2e2f6574632f 1 2\n",  /* "/../etc/" */
+        "R SHM 2F41 1 2\n",              /* upper-case hex */
+        "R SHM 2f61 1 2",                /* no newline: a torn last line */
+        "R FILE 2f746d702f2e2e2f65 1 2\n", /* "/tmp/../e" */
+        "R SHM 2f61\n",                  /* no identity */
+        "R SHM 2f61 1\n",                /* half an identity */
+        "R SHM 2f61 1 2 3\n",            /* a field too many */
+        "R SHM 2f61 1 2 \n",             /* a trailing space */
+        "R SHM 2f61 1  2\n",             /* an empty field */
+        "R SHM 2f61 1 2g\n",             /* not hex */
+        "R SHM 2f61 1 11111111111111111\n", /* 17 digits */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char line[300];

@@ -22,11 +22,17 @@
  * the copier (nmc/mem.h, flags NMC_COPY_BIGARRAY | NMC_COPY_CUSTOM_INT), so
  * any copyable value travels (immediates too); the receiver verifies the
  * image (nmc_image_check) and copies it into the arena it passed.
- * At most NMC_CORE_VALUE_MAX bytes of image.
+ * An image is at most value_max bytes (struct nmc_startup_options): the
+ * master reserves that much address space (no memory) at startup, where
+ * every process of the run places the images it receives. By default
+ * value_max is NMC_CORE_VALUE_MAX, or a quarter of the address-space limit
+ * (RLIMIT_AS, ulimit -v) when one is set lower, so that the default
+ * configuration starts under any limit it can run in.
  *
- * Failures. A worker that crashes, exits on its own or whose fn returns a
- * status other than NMC_OK delivers no result: join gives NMC_ENO_RESULT,
- * and the master logs the cause (signal, exit code or status) on stderr.
+ * Failures. A worker that crashes, exits on its own, is dropped by the
+ * master (see "Transport") or whose fn returns a status other than NMC_OK
+ * delivers no result: join gives NMC_ENO_RESULT, and the master logs the
+ * cause (signal, exit code, status or why it dropped it) on stderr.
  *
  * Resources. The master keeps a table of resources, each with an id
  * (nmc_res_id, from 1, never reused) and a use count: files, shm objects
@@ -48,20 +54,41 @@
  *
  * Crash cleanup. Every kernel object the master creates or is handed gets
  * a line in the manifest <socket_directory>/nmc.pmanage (unless
- * disable_pmanage) when it is registered and another when it is deleted.
- * nmc_startup first deletes the objects a previous run in the same
- * directory left registered (unless no_unlink), then empties the manifest.
- * The manifest is read as untrusted input: a malformed line makes
+ * disable_pmanage) when it is registered and another when it is deleted,
+ * each with the object's identity (device and inode of the file behind
+ * it, in /dev/shm for shm objects and semaphores). nmc_startup first
+ * deletes the objects a previous run in the same directory left
+ * registered (unless no_unlink), then empties the manifest. It trusts only
+ * a directory of its own: one owned by another user or writable by group
+ * or others is refused (NMC_EPERM) before anything in it is read, and so
+ * is a manifest that is not a regular file of ours with one link. The
+ * manifest is read once, as untrusted input: a malformed line makes
  * nmc_startup return NMC_ECORRUPT before deleting anything; shm and
  * semaphore names must be "/" plus [A-Za-z0-9_.-], files must be absolute
- * paths without "." or ".." components naming a regular file of ours (not
- * a symbolic link) below the socket directory, /tmp or $TMPDIR (also the
- * only files nmc_manage_file accepts). Objects the master creates get unpredictable names
+ * paths without "." or ".." components below the socket directory, /tmp
+ * or $TMPDIR (also the only files nmc_manage_file accepts). A leftover is
+ * deleted only if it is still the object that run registered (a later
+ * object under the same name is kept) and a regular file of ours (not a
+ * symbolic link, owned by our euid); one kept is named on stderr. An
+ * object that did not exist when it was handed over is never deleted
+ * after a crash. Objects the master creates get unpredictable names
  * (prefix_ + random hex), created O_EXCL with mode 0600.
  *
  * Transport. Each worker talks to the master over its own Unix stream
  * socket pair, made at fork: the master knows who sent each request
- * without credentials, and a dead worker's end-of-file is certain.
+ * without credentials, and a dead worker's end-of-file is certain. A
+ * worker blocks on its own requests; the master serves all workers from
+ * one thread and never blocks on one: it reads and writes each socket as
+ * far as it goes and resumes later, so a worker that does not read its
+ * replies, trickles a request or is stopped does not delay the others. A
+ * message between the master and a worker must be complete within
+ * stall_ms (default NMC_CORE_STALL_MS) of its first byte (a request) or of
+ * its turn to be sent (a reply or a join's result); past that the master
+ * drops the worker: it closes its socket, kills it (SIGKILL) and logs
+ * "dropped by the master: ... stalled past N ms" on stderr. Its joiners
+ * get NMC_ENO_RESULT, and a result that was being sent to it stays for
+ * another join. A worker asks again only after it has read its reply; one
+ * that asks before is not read from until then (nothing piles up).
  *
  * Master death. Workers are killed (SIGKILL) when the master dies; the
  * kernel objects of that run are then removed by the next nmc_startup in
@@ -96,10 +123,15 @@ extern "C" {
 typedef int64_t nmc_res_id;     /* a resource: 1, 2, ... never reused     */
 typedef int64_t nmc_process_id; /* a worker: 1, 2, ... never reused       */
 
-/* Largest value image an argument or a result may take. */
+/* Largest value image an argument or a result may take (value_max's
+ * default and upper bound). */
 #define NMC_CORE_VALUE_MAX ((size_t)1 << 32)
 /* How long stopping leftover workers waits between SIGTERM and SIGKILL. */
 #define NMC_CORE_STOP_GRACE_MS 1000
+/* How long a message between the master and a worker may take before the
+ * master drops the worker (see "Transport"; nmc_startup_options.stall_ms).
+ * Ample for the largest image: NMC_CORE_VALUE_MAX in 10 s is 430 MB/s. */
+#define NMC_CORE_STALL_MS 10000
 /* Longest name or path a resource may have (with the NUL). */
 #define NMC_RESOURCE_NAME_MAX 256
 
@@ -111,10 +143,16 @@ typedef int (*nmc_process_fn)(nmc_arena *arena, nmc_value arg, nmc_value *result
 /* ---- startup -------------------------------------------------------------- */
 
 struct nmc_startup_options {
-    const char *socket_directory; /* required; created (0700) if missing      */
+    const char *socket_directory; /* required; created (0700) if missing; must
+                                     be ours, not writable by group or others */
     const char *pidfile;          /* if set, the master's pid is written there */
     bool disable_pmanage;         /* no manifest at all                        */
     bool no_unlink;               /* keep a previous run's leftovers           */
+    size_t value_max;             /* largest argument / result image, bytes
+                                     (<= NMC_CORE_VALUE_MAX); 0: the default
+                                     (see "Values" above)                      */
+    int stall_ms;                 /* a message's deadline (see "Transport");
+                                     <= 0: NMC_CORE_STALL_MS. Tests shorten it */
 };
 
 /* Called once in the master to start the first worker; normally
@@ -125,9 +163,14 @@ typedef int (*nmc_extract_fn)(void *ctx, nmc_process_id first);
 
 /* Makes the caller the master, starts the first worker and supervises until
  * it has finished. NMC_OK, or: NMC_EINVAL (no socket directory, already
- * inside nmc_startup, called from a worker), NMC_ECORRUPT (malformed
- * manifest), NMC_ESYS (directory, pidfile, manifest, socket or fork
- * failed), or first_process's own status. */
+ * inside nmc_startup, called from a worker), NMC_EPERM (the socket
+ * directory is owned by another user or writable by group or others, as
+ * ssh and tmux refuse theirs: nothing in it is read, written or deleted,
+ * and a line on stderr names the path and the reason), NMC_ECORRUPT
+ * (malformed manifest), NMC_ESYS (directory, pidfile, manifest, socket or
+ * fork failed; also the address space for value_max, with errno ENOMEM
+ * and a line on stderr naming value_max), or first_process's own status.
+ * NMC_EINVAL also for a value_max beyond NMC_CORE_VALUE_MAX. */
 int nmc_startup(const struct nmc_startup_options *opt, nmc_first_process_fn first_process,
                 void *ctx);
 /* nmc_startup, then extract_result(ctx, first) in the master (for
@@ -153,13 +196,14 @@ struct nmc_inherit {
 /* Starts a worker running fork_point's function on a copy of arg.
  * inherit NULL: all. NMC_ENO_RESOURCE (not a fork point, released),
  * NMC_EUNSUPPORTED / NMC_EOUT_OF_SPACE (arg cannot be copied / is larger
- * than NMC_CORE_VALUE_MAX), NMC_ESYS (fork failed; errno as the master saw
+ * than value_max), NMC_ESYS (fork failed; errno as the master saw
  * it is not carried), NMC_EINVAL (no master). */
 int nmc_start(nmc_res_id fork_point, nmc_value arg, const struct nmc_inherit *inherit,
               nmc_process_id *pid);
 /* Waits until process pid has ended, then copies its result into arena.
  * Workers only (NMC_EINVAL in the master, which must not block).
- * NMC_ENO_RESULT: no result (crash, exit, fn's failure, already joined);
+ * NMC_ENO_RESULT: no result (crash, exit, dropped, fn's failure, already
+ * joined);
  * NMC_ENO_RESOURCE: not a join point, or not the one of pid's fork point;
  * NMC_ENOT_FOUND: no such process. */
 int nmc_join(nmc_res_id join_point, nmc_process_id pid, nmc_arena *arena, nmc_value *result);
@@ -217,7 +261,9 @@ int nmc_get_shm_addr(nmc_res_id id, void **addr, size_t *size);
 
 /* Creates a shm object of size bytes named prefix_<random hex> in the master
  * and maps it there; workers started afterwards inherit it at that address.
- * name receives the object's name (NMC_SHM_NAME_MAX bytes). */
+ * name receives the object's name (NMC_SHM_NAME_MAX bytes). Its pages are
+ * committed (nmc_sys_commit) before it is handed out: NMC_ENOSPC when the
+ * tmpfs cannot hold it, and then no object is left behind. */
 int nmc_create_preallocated_shm(const char *prefix, size_t size, nmc_res_id *id, char *name);
 /* Creates a memory pool (nmc_mempool_create) in the master as a resource;
  * workers started afterwards inherit it. Releasing the last use destroys

@@ -1,14 +1,22 @@
 /* The crash-cleanup manifest, <socket_directory>/nmc.pmanage.
  *
- * One line per event: "R KIND HEX\n" when the master registers a kernel
- * object, "U KIND HEX\n" when it deletes one; KIND is FILE, SHM or SEM and
- * HEX the name in lower-case hex (no quoting problems). Lines are appended
- * with O_APPEND, one write each. After a crash the objects registered and
- * not deleted are the leftovers. The file is untrusted input: it is read
- * whole (at most MANIFEST_MAX bytes), every line is validated before
- * anything is deleted, and deletion is limited to names of the right shape
- * (see nmc/core.h) and, for files, to regular files owned by this user in
- * the socket directory or the temporary directory.
+ * One line per event: "R KIND NAME DEV INO\n" when the master registers a
+ * kernel object, "U KIND NAME DEV INO\n" when it deletes one; KIND is
+ * FILE, SHM or SEM, NAME the name in lower-case hex (no quoting problems),
+ * DEV and INO the object's device and inode number in lower-case hex (0 0
+ * when it did not exist when it was handed over). Lines are appended with
+ * O_APPEND, one write each. After a crash the objects registered and not
+ * deleted are the leftovers.
+ *
+ * The manifest is input another process may have written, so it is read
+ * once, whole (at most MANIFEST_MAX bytes, from a regular file of ours
+ * with one link), and every line is validated in that private copy before
+ * anything is deleted. A name in it is not trusted for what it names
+ * today: a leftover is deleted only if it is still the very object the run
+ * registered (same device and inode, not a later object under the same
+ * name), a regular file owned by this user, and of the right shape (see
+ * nmc/core.h) - for files, also in the socket directory or the temporary
+ * directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +32,14 @@
 #include "core_internal.h"
 
 #define MANIFEST_NAME "nmc.pmanage"
-enum { MANIFEST_MAX = 16 << 20, LINE_MAX_BYTES = 8 + 2 * NMC_RESOURCE_NAME_MAX };
+/* Where glibc keeps POSIX shm objects (NAME) and named semaphores
+ * (sem.NAME without its slash). */
+#define SHM_DIR "/dev/shm"
+enum {
+    ID_DIGITS = 16, /* most hex digits of a device or inode number */
+    MANIFEST_MAX = 16 << 20,
+    LINE_MAX_BYTES = 8 + 2 * NMC_RESOURCE_NAME_MAX + 2 * (1 + ID_DIGITS),
+};
 
 static const char *kind_word(enum nmc_resource_kind kind)
 {
@@ -86,6 +101,26 @@ bool core_file_place_ok(const char *path)
            (tmp != NULL && realpath(tmp, real_tmp) != NULL && under(real, real_tmp));
 }
 
+int core_object_stat(enum nmc_resource_kind kind, const char *name, struct stat *st)
+{
+    char path[sizeof SHM_DIR + sizeof "/sem." + NMC_RESOURCE_NAME_MAX];
+    if (kind == NMC_RES_FILE)
+        snprintf(path, sizeof path, "%s", name);
+    else if (kind == NMC_RES_SEM)
+        snprintf(path, sizeof path, SHM_DIR "/sem.%s", name + 1);
+    else
+        snprintf(path, sizeof path, SHM_DIR "%s", name);
+    return lstat(path, st) == 0 ? NMC_OK : NMC_ESYS;
+}
+
+void core_object_ident(enum nmc_resource_kind kind, const char *name, struct core_ident *id)
+{
+    struct stat st;
+    *id = (struct core_ident){0};
+    if (core_name_ok(kind, name) && core_object_stat(kind, name, &st) == NMC_OK)
+        *id = (struct core_ident){.dev = st.st_dev, .ino = st.st_ino};
+}
+
 int core_delete_object(enum nmc_resource_kind kind, const char *name)
 {
     if (!core_name_ok(kind, name))
@@ -111,15 +146,17 @@ int core_delete_object(enum nmc_resource_kind kind, const char *name)
     return rc == 0 || errno == ENOENT ? NMC_OK : NMC_ESYS;
 }
 
-void core_manifest_note(char what, enum nmc_resource_kind kind, const char *name)
+void core_manifest_note(char what, enum nmc_resource_kind kind, const char *name,
+                        const struct core_ident *id)
 {
     if (core.manifest_fd < 0)
         return;
-    char line[LINE_MAX_BYTES + 2];
+    char line[LINE_MAX_BYTES + 2]; /* fits: names are shorter than NMC_RESOURCE_NAME_MAX */
     int n = snprintf(line, sizeof line, "%c %s ", what, kind_word(kind));
-    for (const unsigned char *c = (const unsigned char *)name; *c && n < LINE_MAX_BYTES; c++)
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
         n += snprintf(line + n, sizeof line - (size_t)n, "%02x", *c);
-    line[n++] = '\n';
+    n += snprintf(line + n, sizeof line - (size_t)n, " %llx %llx\n", (unsigned long long)id->dev,
+                  (unsigned long long)id->ino);
     /* One append per line: a crash leaves at worst a last partial line,
      * which the next startup reports as corrupt rather than guessing. */
     ssize_t w;
@@ -130,10 +167,11 @@ void core_manifest_note(char what, enum nmc_resource_kind kind, const char *name
 
 /* One parsed line. */
 struct entry {
-    size_t seq; /* line number */
-    char what;
-    enum nmc_resource_kind kind;
-    char name[NMC_RESOURCE_NAME_MAX];
+    size_t seq;                       /* line number                    */
+    char what;                        /* 'R' registered, 'U' deleted    */
+    enum nmc_resource_kind kind;      /* FILE, SHM or SEM               */
+    char name[NMC_RESOURCE_NAME_MAX]; /* decoded and shape-checked      */
+    struct core_ident id;             /* the object the run registered  */
 };
 
 static int hex_digit(char c)
@@ -143,6 +181,23 @@ static int hex_digit(char c)
     if (c >= 'a' && c <= 'f')
         return c - 'a' + 10;
     return -1;
+}
+
+/* Parses " HEX" (1 to ID_DIGITS digits) at *p, before end, into *v. */
+static bool parse_number(const char **p, const char *end, uint64_t *v)
+{
+    const char *c = *p;
+    if (c == end || *c++ != ' ')
+        return false;
+    size_t n = 0;
+    for (*v = 0; c < end && *c != ' '; c++, n++) {
+        int d = hex_digit(*c);
+        if (d < 0 || n == ID_DIGITS)
+            return false;
+        *v = *v << 4 | (uint64_t)d;
+    }
+    *p = c;
+    return n > 0;
 }
 
 /* Parses line (len bytes, no newline) into e; false if malformed. */
@@ -165,8 +220,9 @@ static bool parse_line(const char *line, size_t len, struct entry *e)
     else
         return false;
     p = sp + 1;
-    size_t hex = (size_t)(end - p);
-    if (hex == 0 || hex % 2 != 0 || hex / 2 >= NMC_RESOURCE_NAME_MAX)
+    sp = memchr(p, ' ', (size_t)(end - p));
+    size_t hex = (size_t)((sp ? sp : end) - p);
+    if (sp == NULL || hex == 0 || hex % 2 != 0 || hex / 2 >= NMC_RESOURCE_NAME_MAX)
         return false;
     for (size_t i = 0; i < hex / 2; i++) {
         int hi = hex_digit(p[2 * i]), lo = hex_digit(p[2 * i + 1]);
@@ -175,7 +231,21 @@ static bool parse_line(const char *line, size_t len, struct entry *e)
         e->name[i] = (char)(hi << 4 | lo);
     }
     e->name[hex / 2] = '\0';
-    return core_name_ok(e->kind, e->name);
+    p = sp;
+    return parse_number(&p, end, &e->id.dev) && parse_number(&p, end, &e->id.ino) && p == end &&
+           core_name_ok(e->kind, e->name);
+}
+
+/* A manifest someone else owns, or a link to another file (which the
+ * truncation at startup would empty), is not ours to read or rewrite. */
+static int refuse_manifest(const struct stat *st)
+{
+    fprintf(stderr,
+            "nmc master: manifest %s/" MANIFEST_NAME " refused: owned by uid %u with %lu links, "
+            "not a file of ours with one link\n",
+            core.socket_dir, (unsigned)st->st_uid, (unsigned long)st->st_nlink);
+    errno = EPERM;
+    return NMC_EPERM;
 }
 
 /* Reads the whole manifest (NULL, 0 if absent) into *buf. */
@@ -194,6 +264,8 @@ static int read_manifest(int dirfd, char **buf, size_t *len)
         status = NMC_ESYS;
     else if (!S_ISREG(st.st_mode) || st.st_size > MANIFEST_MAX)
         status = NMC_ECORRUPT;
+    else if (st.st_uid != geteuid() || st.st_nlink != 1)
+        status = refuse_manifest(&st);
     else if ((*buf = malloc((size_t)st.st_size + 1)) == NULL)
         status = NMC_ENOMEM;
     while (status == NMC_OK && *len < (size_t)st.st_size) {
@@ -253,6 +325,26 @@ static int entry_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Deletes a leftover if it is still the object its run registered and
+ * ours (see the top of this file). Its directory is /dev/shm, /tmp (both
+ * sticky) or one of ours, so nobody else can put another object under the
+ * name between this check and the deletion. */
+static void delete_leftover(const struct entry *e)
+{
+    struct stat st;
+    if (core_object_stat(e->kind, e->name, &st) != NMC_OK)
+        return; /* gone already */
+    if (S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_dev == e->id.dev &&
+        st.st_ino == e->id.ino) {
+        core_delete_object(e->kind, e->name);
+        return;
+    }
+    fprintf(stderr,
+            "nmc master: %s %s left by a previous run is kept: it is not the object that run "
+            "registered, or not ours\n",
+            kind_word(e->kind), e->name);
+}
+
 /* Deletes the objects whose last line is R: registered, never deleted. */
 static void delete_leftovers(struct entry *e, size_t n)
 {
@@ -260,7 +352,7 @@ static void delete_leftovers(struct entry *e, size_t n)
     for (size_t i = 0; i < n; i++) {
         bool last = i + 1 == n || e[i + 1].kind != e[i].kind || strcmp(e[i + 1].name, e[i].name) != 0;
         if (last && e[i].what == 'R')
-            core_delete_object(e[i].kind, e[i].name);
+            delete_leftover(&e[i]);
     }
 }
 

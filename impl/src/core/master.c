@@ -2,10 +2,13 @@
  * requests.
  *
  * The loop polls a signalfd (SIGCHLD, blocked during the run) and every
- * running worker's socket. A readable socket carries one request, served
- * at once; end-of-file or a malformed message closes it. SIGCHLD reaps the
- * workers (waitpid on each known pid, never on -1, so the program's other
- * children are left alone). The loop ends when the first worker has ended;
+ * running worker's socket, which never blocks it (link.c): each round it
+ * sends what is queued for a worker, or reads what came of its request
+ * and serves it once complete. End-of-file closes the socket; a malformed
+ * message, or one to or from a worker that stalls past core.stall_ms,
+ * drops the worker (core_proc_drop). SIGCHLD reaps the workers (waitpid
+ * on each known pid, never on -1, so the program's other children are
+ * left alone). The loop ends when the first worker has ended;
  * the workers still running are then sent SIGTERM and, after
  * NMC_CORE_STOP_GRACE_MS, SIGKILL, and the loop runs until all have ended.
  */
@@ -19,7 +22,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core_internal.h"
@@ -30,15 +32,6 @@ struct core_state core = {
     .manifest_fd = -1,
     .sig_fd = -1,
 };
-
-/* How long a started message may stall before the master drops the worker. */
-enum { MESSAGE_STALL_MS = 5000 };
-
-static void reply(struct core_proc *to, int status, int64_t a, const void *payload, size_t len)
-{
-    struct core_msg m = {.status = status, .a = a};
-    core_send(to->fd, &m, payload, len);
-}
 
 /* OP_START's payload: u64 count (UINT64_MAX: all), count ids, the image. */
 static void serve_start(struct core_proc *from, const struct core_msg *m, const char *payload)
@@ -57,7 +50,7 @@ static void serve_start(struct core_proc *from, const struct core_msg *m, const 
         }
     }
     if (st != NMC_OK) /* success was answered before the fork */
-        reply(from, st, pid, NULL, 0);
+        core_link_reply(from, st, pid, NULL, 0);
 }
 
 static void serve_join(struct core_proc *from, const struct core_msg *m)
@@ -66,9 +59,8 @@ static void serve_join(struct core_proc *from, const struct core_msg *m)
     void *image = NULL;
     size_t len = 0;
     int st = core_proc_join(m->a, m->b, m->c ? from->id : 0, &queued, &image, &len);
-    if (!queued)
-        reply(from, st, 0, image, len);
-    free(image);
+    if (!queued) /* the image is handed over, and goes back if unsent */
+        core_link_send_result(from, st, image, len, image ? core_proc_find(m->b) : NULL);
 }
 
 /* A NUL-terminated string payload, or NULL. */
@@ -77,17 +69,10 @@ static const char *string_payload(const struct core_msg *m, const char *payload)
     return m->len > 0 && payload[m->len - 1] == '\0' ? payload : NULL;
 }
 
-void core_master_serve(struct core_proc *from)
+/* Serves one request of from's (m and its payload, which it frees). */
+static void serve(struct core_proc *from, struct core_msg m, void *payload)
 {
-    struct core_msg m;
-    void *payload;
-    int st = core_recv(from->fd, &m, &payload, MESSAGE_STALL_MS);
-    if (st != NMC_OK) { /* end-of-file, or a broken worker: drop it */
-        close(from->fd);
-        from->fd = -1;
-        core_proc_maybe_end(from);
-        return;
-    }
+    int st;
     struct nmc_resource res;
     nmc_res_id id = 0;
     char name[NMC_SHM_NAME_MAX] = "";
@@ -104,31 +89,81 @@ void core_master_serve(struct core_proc *from)
         return; /* the payload is kept */
     case OP_GET:
         st = core_res_use(m.a, from->id, &res);
-        reply(from, st, 0, &res, st == NMC_OK ? sizeof res : 0);
+        core_link_reply(from, st, 0, &res, st == NMC_OK ? sizeof res : 0);
         break;
     case OP_RELEASE:
-        reply(from, core_res_release(m.a, from->id), 0, NULL, 0);
+        core_link_reply(from, core_res_release(m.a, from->id), 0, NULL, 0);
         break;
     case OP_MANAGE:
         st = text ? core_res_manage((enum nmc_resource_kind)m.a, text, from->id, &id) : NMC_EINVAL;
-        reply(from, st, id, NULL, 0);
+        core_link_reply(from, st, id, NULL, 0);
         break;
     case OP_CREATE_SHM:
         st = text ? core_res_create_shm(text, (size_t)m.a, from->id, &id, name) : NMC_EINVAL;
-        reply(from, st, id, name, st == NMC_OK ? strlen(name) + 1 : 0);
+        core_link_reply(from, st, id, name, st == NMC_OK ? strlen(name) + 1 : 0);
         break;
     case OP_RELEASE_POINT:
-        reply(from, core_res_drop_point(m.a, (enum nmc_resource_kind)m.b), 0, NULL, 0);
+        core_link_reply(from, core_res_drop_point(m.a, (enum nmc_resource_kind)m.b), 0, NULL, 0);
         break;
     case OP_CREATE_POOL:
         st = core_res_create_pool((size_t)m.a, m.b != 0, from->id, &id);
-        reply(from, st, id, NULL, 0);
+        core_link_reply(from, st, id, NULL, 0);
         break;
     default:
-        reply(from, NMC_EINVAL, 0, NULL, 0);
+        core_link_reply(from, NMC_EINVAL, 0, NULL, 0);
         break;
     }
     free(payload);
+}
+
+/* Reads what p sent; serves its request once it is complete. */
+static void receive(struct core_proc *p)
+{
+    struct core_msg m;
+    void *payload;
+    int st = core_link_receive(p, &m, &payload);
+    if (st == NMC_OK) {
+        serve(p, m, payload);
+    } else if (st == NMC_ESYS && (errno == 0 || errno == ECONNRESET)) { /* its end */
+        core_link_close(p);
+        core_proc_maybe_end(p);
+    } else if (st != NMC_EBUSY) {
+        char why[96];
+        snprintf(why, sizeof why, "its request was refused (%s)", nmc_strerror(st));
+        core_proc_drop(p, why);
+    }
+}
+
+/* Drops the workers with a message under way past its deadline. */
+static void drop_stalled(void)
+{
+    double now = core_now_ms();
+    /* Backwards: core_proc_drop may remove p from core.live. */
+    for (size_t i = core.nlive; i-- > 0;) {
+        struct core_proc *p = core.live[i];
+        const char *what = p->fd >= 0 ? core_link_overdue(p, now) : NULL;
+        if (what == NULL)
+            continue;
+        char why[96];
+        snprintf(why, sizeof why, "%s stalled past %d ms", what, core.stall_ms);
+        core_proc_drop(p, why);
+    }
+}
+
+/* The poll timeout: timeout_ms (-1: none), or less to meet a deadline. */
+static int poll_timeout(int timeout_ms)
+{
+    double first = 0;
+    for (size_t i = 0; i < core.nlive; i++) {
+        double d = core.live[i]->fd >= 0 ? core_link_deadline(core.live[i]) : 0;
+        if (d != 0 && (first == 0 || d < first))
+            first = d;
+    }
+    if (first == 0)
+        return timeout_ms;
+    double left = first - core_now_ms();
+    int ms = left <= 0 ? 0 : (int)left + 1;
+    return timeout_ms >= 0 && timeout_ms < ms ? timeout_ms : ms;
 }
 
 /* Collects the exit status of every worker that has ended. */
@@ -168,15 +203,23 @@ static int loop_once(int timeout_ms)
     for (size_t i = 0; i < core.nlive; i++)
         if (core.live[i]->fd >= 0) {
             who[n] = core.live[i];
-            fds[n++] = (struct pollfd){.fd = core.live[i]->fd, .events = POLLIN};
+            fds[n++] = (struct pollfd){.fd = core.live[i]->fd,
+                                       .events = core_link_events(core.live[i])};
         }
-    int ready = poll(fds, n, timeout_ms);
+    int ready = poll(fds, n, poll_timeout(timeout_ms));
     int st = ready < 0 && errno != EINTR ? NMC_ESYS : NMC_OK;
-    for (size_t i = 1; ready > 0 && i < n; i++)
-        if (fds[i].revents != 0 && who[i]->fd >= 0)
-            core_master_serve(who[i]);
+    /* One step per worker and round: none can keep the loop to itself. */
+    for (size_t i = 1; ready > 0 && i < n; i++) {
+        if (fds[i].revents == 0 || who[i]->fd < 0)
+            continue;
+        if (fds[i].events == POLLOUT)
+            core_link_flush(who[i]);
+        else
+            receive(who[i]);
+    }
     if (ready > 0 && fds[0].revents != 0)
         reap();
+    drop_stalled();
     free(fds);
     free(who);
     return st;
@@ -194,22 +237,15 @@ static void signal_running(int sig)
             kill(core.live[i]->pid, sig);
 }
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 /* Stops the workers still running: SIGTERM, then SIGKILL after the grace
  * time; serves until every one has ended. */
 static void stop_workers(void)
 {
     signal_running(SIGTERM);
-    double kill_at = now_ms() + NMC_CORE_STOP_GRACE_MS;
+    double kill_at = core_now_ms() + NMC_CORE_STOP_GRACE_MS;
     bool killed = false;
     while (!all_ended()) {
-        if (!killed && now_ms() >= kill_at) {
+        if (!killed && core_now_ms() >= kill_at) {
             signal_running(SIGKILL);
             killed = true;
         }
@@ -239,6 +275,43 @@ static int write_pidfile(const char *path)
     return fclose(f) == 0 ? NMC_OK : NMC_ESYS;
 }
 
+/* Refuses a socket directory that another user could have written to: it
+ * must be owned by our euid and not writable by group or others, as ssh and
+ * tmux require of theirs. Its manifest names what startup deletes, so a
+ * directory anyone can write is a way to make us delete our own objects.
+ * The refusal names the path on stderr (the master's log). */
+static int check_socket_dir(int dirfd, const char *path)
+{
+    struct stat st;
+    if (fstat(dirfd, &st) != 0)
+        return NMC_ESYS;
+    const char *why = st.st_uid != geteuid()                ? "owned by another user"
+                      : (st.st_mode & (S_IWGRP | S_IWOTH)) ? "writable by group or others"
+                                                            : NULL;
+    if (why == NULL)
+        return NMC_OK;
+    fprintf(stderr, "nmc master: socket directory %s refused: %s (uid %u, mode %04o)\n", path,
+            why, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+    errno = EPERM;
+    return NMC_EPERM;
+}
+
+/* The window for values (transfer.c); a failure names the setting. */
+static int reserve_window(size_t value_max)
+{
+    size_t size = value_max != 0 ? value_max : core_window_default();
+    int st = core_window_reserve(size);
+    if (st == NMC_ESYS) {
+        int saved = errno;
+        fprintf(stderr,
+                "nmc master: cannot reserve %zu bytes of address space for argument and "
+                "result images (nmc_startup_options.value_max%s): %s\n",
+                size, value_max == 0 ? " unset: the default" : "", strerror(saved));
+        errno = saved;
+    }
+    return st;
+}
+
 /* Directory, pidfile, manifest and window: everything before the signals. */
 static int prepare(const struct nmc_startup_options *opt)
 {
@@ -249,11 +322,14 @@ static int prepare(const struct nmc_startup_options *opt)
                     : open(opt->socket_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
         return NMC_ESYS;
-    if (realpath(opt->socket_directory, core.socket_dir) == NULL) {
+    int st = check_socket_dir(dirfd, opt->socket_directory);
+    if (st == NMC_OK && realpath(opt->socket_directory, core.socket_dir) == NULL)
+        st = NMC_ESYS;
+    if (st != NMC_OK) {
         close(dirfd);
-        return NMC_ESYS;
+        return st;
     }
-    int st = opt->pidfile ? write_pidfile(opt->pidfile) : NMC_OK;
+    st = opt->pidfile ? write_pidfile(opt->pidfile) : NMC_OK;
     if (core.manifest_fd >= 0) {
         close(core.manifest_fd);
         core.manifest_fd = -1;
@@ -261,7 +337,7 @@ static int prepare(const struct nmc_startup_options *opt)
     if (st == NMC_OK && !opt->disable_pmanage)
         st = core_manifest_recover(dirfd, opt->no_unlink, &core.manifest_fd);
     close(dirfd);
-    return st == NMC_OK ? core_window_reserve() : st;
+    return st == NMC_OK ? reserve_window(opt->value_max) : st;
 }
 
 /* nmc_startup, giving the first worker's id. */
@@ -285,6 +361,7 @@ static int startup(const struct nmc_startup_options *opt, nmc_first_process_fn f
     }
     core.role = ROLE_MASTER;
     core.running = true;
+    core.stall_ms = opt->stall_ms > 0 ? opt->stall_ms : NMC_CORE_STALL_MS;
     core.master_pid = getpid();
     *first = 0;
     st = first_process(ctx, first);

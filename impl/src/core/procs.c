@@ -20,7 +20,7 @@
 
 #include "core_internal.h"
 
-static struct core_proc *proc_by_id(nmc_process_id id)
+struct core_proc *core_proc_find(nmc_process_id id)
 {
     if (id < 1 || (size_t)id > core.nprocs)
         return NULL;
@@ -60,6 +60,10 @@ static void free_proc(struct core_proc *p)
 
 void core_proc_forget_all(void)
 {
+    /* Links first: what they still hold may go back to another process. */
+    for (size_t i = 0; i < core.nprocs; i++)
+        if (core.procs[i] != NULL)
+            core_link_close(core.procs[i]);
     for (size_t i = 0; i < core.nprocs; i++)
         if (core.procs[i] != NULL)
             free_proc(core.procs[i]);
@@ -107,9 +111,8 @@ int core_proc_start(nmc_res_id fork_point, const nmc_res_id *inherit, size_t nin
     *pid = p->id;
     /* A worker that asked gets its answer before the fork, so that its
      * next request (usually the join) travels while the master forks. */
-    struct core_msg rep = {.a = p->id};
     if (requester != NULL)
-        core_send(requester->fd, &rep, NULL, 0);
+        core_link_reply(requester, NMC_OK, p->id, NULL, 0);
     fflush(NULL); /* no stdio buffer is written twice */
     /* SIGTERM stays blocked in the child until it has reset its handler
      * (core_worker_main), so a stop cannot run the master's handler there. */
@@ -158,7 +161,7 @@ int core_proc_join(nmc_res_id join_point, nmc_process_id pid, nmc_process_id wai
     *queued = false;
     if (core_res_find(join_point, NMC_RES_JOIN_POINT) == NULL)
         return NMC_ENO_RESOURCE;
-    struct core_proc *p = proc_by_id(pid);
+    struct core_proc *p = core_proc_find(pid);
     if (p == NULL)
         return NMC_ENOT_FOUND;
     if (p->join_point != join_point)
@@ -180,35 +183,38 @@ int core_proc_join(nmc_res_id join_point, nmc_process_id pid, nmc_process_id wai
     return NMC_OK;
 }
 
-/* Says on stderr why p gives no result, if it does not. */
+/* Says on stderr why p gives no result, if it does not, or why it was
+ * dropped. */
 static void log_end(const struct core_proc *p)
 {
     int ws = p->wait_status;
-    if (p->delivered && p->fn_status == NMC_OK && WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+    bool result = p->delivered && p->fn_status == NMC_OK;
+    if (result && p->dropped[0] == '\0' && WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
         return;
-    char why[128];
-    if (WIFSIGNALED(ws))
+    char why[160];
+    if (p->dropped[0] != '\0')
+        snprintf(why, sizeof why, "dropped by the master: %s", p->dropped);
+    else if (WIFSIGNALED(ws))
         snprintf(why, sizeof why, "killed by signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
     else if (p->delivered && p->fn_status != NMC_OK)
         snprintf(why, sizeof why, "its function returned %s", nmc_strerror(p->fn_status));
     else
         snprintf(why, sizeof why, "exited with code %d%s", WEXITSTATUS(ws),
                  p->delivered ? "" : " before delivering a result");
-    fprintf(stderr, "nmc master: process %lld (pid %d) gave no result: %s\n", (long long)p->id,
-            (int)p->pid, why);
+    fprintf(stderr, "nmc master: process %lld (pid %d) %s: %s\n", (long long)p->id, (int)p->pid,
+            result ? "ended" : "gave no result", why);
 }
 
 /* Answers one queued join of p. */
 static void answer_waiter(struct core_proc *p, nmc_process_id waiter)
 {
-    struct core_proc *w = proc_by_id(waiter);
+    struct core_proc *w = core_proc_find(waiter);
     if (w == NULL || w->fd < 0)
         return; /* the joiner is gone: the result stays for another join */
     void *image = NULL;
     size_t len = 0;
-    struct core_msg rep = {.status = take_result(p, &image, &len)};
-    core_send(w->fd, &rep, image, len);
-    free(image);
+    int st = take_result(p, &image, &len);
+    core_link_send_result(w, st, image, len, p);
 }
 
 /* Answers every queued join of p: the first live joiner gets the result. */
@@ -234,6 +240,25 @@ void core_proc_deliver(struct core_proc *p, int status, void *image, size_t len)
         free(image);
     }
     answer_waiters(p);
+}
+
+void core_proc_give_back(struct core_proc *p, void *image, size_t len)
+{
+    /* take_result left p->result NULL, and a result is delivered once. */
+    p->result = image;
+    p->result_len = len;
+    p->consumed = false;
+}
+
+void core_proc_drop(struct core_proc *p, const char *why)
+{
+    if (p->fd < 0)
+        return; /* dropped already, or at its end */
+    snprintf(p->dropped, sizeof p->dropped, "%s", why);
+    core_link_close(p);
+    if (!p->reaped)
+        kill(p->pid, SIGKILL);
+    core_proc_maybe_end(p);
 }
 
 void core_proc_maybe_end(struct core_proc *p)

@@ -1,12 +1,10 @@
 /* Framed messages over a worker's stream socket: a struct core_msg, then
  * its payload. Sends never raise SIGPIPE (MSG_NOSIGNAL: a dead peer is a
- * status); every call restarts after EINTR. The master receives with a
- * timeout (it calls only when the socket is readable, and a message that
- * stalls past timeout_ms drops the worker, which cannot hold it forever);
- * a worker blocks.
+ * status); every call restarts after EINTR. A worker blocks on its
+ * messages; the master never does (link.c): it sends and receives a part
+ * at a time, as far as the socket allows, and resumes where it stopped.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,96 +12,86 @@
 
 #include "core_internal.h"
 
-int core_send(int fd, struct core_msg *m, const void *payload, size_t len)
+int core_send_part(int fd, const struct core_msg *m, const void *payload, size_t *sent,
+                   bool block)
 {
-    m->len = len;
+    size_t hdr = sizeof *m, total = hdr + m->len;
+    int flags = MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT);
     /* One sendmsg for header and payload: one system call per message in
-     * the common case, the loop only for a partial send. */
-    struct iovec iov[2] = {{.iov_base = m, .iov_len = sizeof *m},
-                           {.iov_base = (void *)payload, .iov_len = len}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len > 0 ? 2 : 1};
-    while (mh.msg_iovlen > 0) {
-        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-        if (n < 0) {
+     * the common case, more only for a partial send. */
+    while (*sent < total) {
+        struct iovec iov[2];
+        int n = 0;
+        if (*sent < hdr)
+            iov[n++] = (struct iovec){.iov_base = (char *)m + *sent, .iov_len = hdr - *sent};
+        size_t off = *sent > hdr ? *sent - hdr : 0;
+        if (m->len > off)
+            iov[n++] = (struct iovec){.iov_base = (char *)payload + off, .iov_len = m->len - off};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(fd, &mh, flags);
+        if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return NMC_ESYS;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? NMC_EBUSY : NMC_ESYS;
         }
-        while (mh.msg_iovlen > 0 && (size_t)n >= mh.msg_iov->iov_len) {
-            n -= (ssize_t)mh.msg_iov->iov_len;
-            mh.msg_iov++;
-            mh.msg_iovlen--;
-        }
-        if (mh.msg_iovlen > 0) {
-            mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
-            mh.msg_iov->iov_len -= (size_t)n;
-        }
+        *sent += (size_t)w;
     }
     return NMC_OK;
 }
 
-/* Waits until fd is readable, up to timeout_ms (-1: forever). */
-static int await_readable(int fd, int timeout_ms)
+int core_send(int fd, struct core_msg *m, const void *payload, size_t len)
 {
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    for (;;) {
-        int n = poll(&pfd, 1, timeout_ms);
-        if (n > 0)
-            return NMC_OK;
-        if (n == 0)
-            return NMC_ETIMEDOUT;
-        if (errno != EINTR)
-            return NMC_ESYS;
-    }
+    size_t sent = 0;
+    m->len = len;
+    return core_send_part(fd, m, payload, &sent, true);
 }
 
-/* Reads exactly len bytes. With a timeout the reads do not block and a
- * poll waits in between; without, they block. At end-of-file: NMC_ESYS
- * with errno 0. */
-static int recv_all(int fd, void *buf, size_t len, int timeout_ms)
+/* Reads into buf[*got .. len); NMC_EBUSY if that would block. */
+static int recv_some(int fd, void *buf, size_t len, size_t *got, int flags)
 {
-    char *p = buf;
-    int flags = timeout_ms >= 0 ? MSG_DONTWAIT : 0;
-    while (len > 0) {
-        ssize_t n = recv(fd, p, len, flags);
+    while (*got < len) {
+        ssize_t n = recv(fd, (char *)buf + *got, len - *got, flags);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno != EAGAIN)
-                return NMC_ESYS;
-            int st = await_readable(fd, timeout_ms);
-            if (st != NMC_OK)
-                return st;
-            continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? NMC_EBUSY : NMC_ESYS;
         }
         if (n == 0) {
             errno = 0;
             return NMC_ESYS;
         }
-        p += n;
-        len -= (size_t)n;
+        *got += (size_t)n;
     }
     return NMC_OK;
 }
 
-int core_recv(int fd, struct core_msg *m, void **payload, int timeout_ms)
+int core_recv_part(int fd, struct core_msg *m, void **payload, size_t *got, bool block)
 {
-    *payload = NULL;
-    int st = recv_all(fd, m, sizeof *m, timeout_ms);
-    if (st != NMC_OK)
-        return st;
-    if (m->len == 0)
-        return NMC_OK;
-    if (m->len > CORE_PAYLOAD_MAX)
-        return NMC_ECORRUPT;
-    void *p = malloc(m->len);
-    if (p == NULL)
-        return NMC_ENOMEM;
-    st = recv_all(fd, p, m->len, timeout_ms);
-    if (st != NMC_OK) {
-        free(p);
-        return st;
+    int flags = block ? 0 : MSG_DONTWAIT;
+    size_t hdr = sizeof *m;
+    if (*got < hdr) {
+        int st = recv_some(fd, m, hdr, got, flags);
+        if (st != NMC_OK)
+            return st;
+        if (m->len > core_payload_max())
+            return NMC_ECORRUPT;
+        if (m->len > 0 && (*payload = malloc(m->len)) == NULL)
+            return NMC_ENOMEM;
     }
-    *payload = p;
-    return NMC_OK;
+    size_t done = *got - hdr;
+    int st = recv_some(fd, *payload, m->len, &done, flags);
+    *got = hdr + done;
+    return st;
+}
+
+int core_recv(int fd, struct core_msg *m, void **payload)
+{
+    size_t got = 0;
+    *payload = NULL;
+    int st = core_recv_part(fd, m, payload, &got, true);
+    if (st != NMC_OK) {
+        free(*payload);
+        *payload = NULL;
+    }
+    return st;
 }

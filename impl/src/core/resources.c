@@ -66,8 +66,10 @@ int core_res_add(enum nmc_resource_kind kind, const char *name, nmc_process_id u
     r->pub.kind = kind;
     strcpy(r->pub.name, name);
     core.res[core.nres++] = r;
-    if (is_kernel_object(kind))
-        core_manifest_note('R', kind, name);
+    if (is_kernel_object(kind)) {
+        core_object_ident(kind, name, &r->ident);
+        core_manifest_note('R', kind, name, &r->ident);
+    }
     *out = r;
     return NMC_OK;
 }
@@ -92,7 +94,7 @@ static void delete_resource(struct core_resource *r)
         break;
     }
     if (is_kernel_object(r->pub.kind))
-        core_manifest_note('U', r->pub.kind, r->pub.name);
+        core_manifest_note('U', r->pub.kind, r->pub.name, &r->ident);
     core.res[r->pub.id - 1] = NULL;
     free(r->uses);
     free(r);
@@ -181,7 +183,11 @@ int core_res_create_shm(const char *prefix, size_t size, nmc_process_id user, nm
     int st = nmc_sys_shm_create(prefix, size, &fd, name);
     if (st != NMC_OK)
         return st;
-    st = nmc_sys_map(fd, size, 0, NULL, false, &addr);
+    /* Committed now: a full tmpfs is NMC_ENOSPC here, not a SIGBUS in the
+     * worker that first writes a page. */
+    st = nmc_sys_commit(fd, 0, (off_t)size);
+    if (st == NMC_OK)
+        st = nmc_sys_map(fd, size, 0, NULL, false, &addr);
     close(fd);
     struct core_resource *r = NULL;
     if (st == NMC_OK && (st = core_res_add(NMC_RES_SHM_PREALLOCATED, name, user, &r)) != NMC_OK)

@@ -10,11 +10,18 @@
  * window is process-local memory: two processes using it at once do not
  * meet. Calls into it are serialised per process by the caller (worker.c's
  * lock; the master is single-threaded).
+ *
+ * The window's size bounds an image. Reserved address space counts against
+ * RLIMIT_AS (ulimit -v), so by default it is NMC_CORE_VALUE_MAX only when
+ * the address space is not limited, else a quarter of the limit: a
+ * received image occupies the window, the message that brought it and its
+ * copy in the arena, and the program needs room of its own.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "core_internal.h"
 #include "nmc/sys.h"
@@ -25,23 +32,38 @@
  * immediate). */
 #define TRANSFER_FLAGS (NMC_COPY_BIGARRAY | NMC_COPY_CUSTOM_INT)
 
-static size_t window_size(void)
+size_t core_window_default(void)
 {
-    return NMC_CORE_VALUE_MAX;
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY ||
+        as.rlim_cur / 4 >= NMC_CORE_VALUE_MAX)
+        return NMC_CORE_VALUE_MAX;
+    return (size_t)as.rlim_cur / 4 / nmc_sys_pagesize() * nmc_sys_pagesize();
 }
 
-int core_window_reserve(void)
+int core_window_reserve(size_t size)
 {
-    if (core.window != NULL)
+    if (size == 0 || size > NMC_CORE_VALUE_MAX || nmc_sys_round_pages(size, &size) != NMC_OK)
+        return NMC_EINVAL;
+    if (core.window != NULL && core.window_size == size)
         return NMC_OK;
+    if (core.window != NULL)
+        munmap(core.window, core.window_size);
+    core.window = NULL;
     void *p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM)
                   ? MAP_FAILED
-                  : mmap(NULL, window_size(), PROT_NONE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                  : mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+                         0);
     if (p == MAP_FAILED)
         return NMC_ESYS;
     core.window = p;
+    core.window_size = size;
     return NMC_OK;
+}
+
+size_t core_payload_max(void)
+{
+    return core.window_size + ((size_t)1 << 20);
 }
 
 int core_image_make(nmc_value v, void **buf, size_t *len)
@@ -59,7 +81,7 @@ int core_image_make(nmc_value v, void **buf, size_t *len)
         return NMC_EINVAL;
     struct nmc_copy_options opt = {.flags = TRANSFER_FLAGS | NMC_KEEP_ATOM | NMC_COPY_SIMULATE,
                                    .target_addr = (uintptr_t)core.window};
-    nmc_memory probe = {.data = NULL, .len = window_size()};
+    nmc_memory probe = {.data = NULL, .len = core.window_size};
     size_t voff, bytes;
     int st = nmc_init_value(probe, 0, v, &opt, &voff, &bytes);
     if (st != NMC_OK)
@@ -96,7 +118,7 @@ int core_image_read(const void *buf, size_t len, nmc_arena *arena, nmc_value *ou
     }
     if (core.window == NULL)
         return NMC_EINVAL;
-    if (bytes == 0 || bytes > window_size() || hdr.voffset >= bytes)
+    if (bytes == 0 || bytes > core.window_size || hdr.voffset >= bytes)
         return NMC_ECORRUPT;
     size_t mapped;
     int st = nmc_sys_round_pages(bytes, &mapped);

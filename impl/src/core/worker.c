@@ -26,7 +26,7 @@ int core_call(struct core_msg *req, const void *payload, size_t len, struct core
     pthread_mutex_lock(&core.call_lock);
     int st = core_send(core.master_fd, req, payload, len);
     if (st == NMC_OK)
-        st = core_recv(core.master_fd, rep, rpayload ? rpayload : &ignored, -1);
+        st = core_recv(core.master_fd, rep, rpayload ? rpayload : &ignored);
     pthread_mutex_unlock(&core.call_lock);
     free(ignored);
     return st != NMC_OK ? st : rep->status;
