@@ -5,8 +5,9 @@
  * The input is the manifest's content, written into a fresh temporary
  * directory. An independent parser of the format (R|U, FILE|SHM|SEM, the
  * name in lower-case hex, the object's device and inode numbers in 1 to 16
- * lower-case hex digits, fields separated by one space, every line ended
- * by '\n', names of the shape nmc/core.h allows) is the oracle:
+ * lower-case hex digits (or neither: the earlier format, read as 0 0),
+ * fields separated by one space, every line ended by '\n', names of the
+ * shape nmc/core.h allows) is the oracle:
  *   - malformed input gives NMC_ECORRUPT, well-formed input NMC_OK and a
  *     manifest fd; nothing else, no crash, no hang;
  *   - with no_unlink (the default path here) the file is left exactly as
@@ -116,9 +117,7 @@ static bool parse_line(const uint8_t *l, size_t len, struct oracle *o)
     else
         return false;
     const uint8_t *sp = memchr(l + p, ' ', len - p);
-    if (sp == NULL)
-        return false;
-    size_t hex = (size_t)(sp - (l + p));
+    size_t hex = sp != NULL ? (size_t)(sp - (l + p)) : len - p;
     if (hex == 0 || hex % 2 != 0 || hex / 2 >= NMC_RESOURCE_NAME_MAX)
         return false;
     char name[NMC_RESOURCE_NAME_MAX];
@@ -130,9 +129,9 @@ static bool parse_line(const uint8_t *l, size_t len, struct oracle *o)
     }
     size_t n = hex / 2;
     name[n] = '\0';
-    uint64_t dev, ino;
+    uint64_t dev = 0, ino = 0;
     size_t q = p + hex;
-    if (!parse_id(l, len, &q, &dev) || !parse_id(l, len, &q, &ino) || q != len)
+    if (sp != NULL && (!parse_id(l, len, &q, &dev) || !parse_id(l, len, &q, &ino) || q != len))
         return false;
     if (!(kind == 0 ? file_name_ok(name, n) : shm_name_ok(name, n)))
         return false;

@@ -597,6 +597,30 @@ START_TEST(leftover_owned_by_another_user)
 }
 END_TEST
 
+/* expect: a manifest the previous release wrote (lines without device and inode) starts with NMC_OK and deletes nothing it names */
+START_TEST(manifest_of_the_earlier_format_is_read)
+{
+    int fd;
+    ck_assert_ok(nmc_sys_shm_create(nmc_test_prefix(), 4096, &fd, managed));
+    close(fd);
+    char path[300], line[2 * NMC_SHM_NAME_MAX + 16];
+    int n = snprintf(line, sizeof line, "R SHM ");
+    for (const char *c = managed; *c != '\0'; c++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%02x", (unsigned char)*c);
+    snprintf(line + n, sizeof line - (size_t)n, "\n");
+    snprintf(path, sizeof path, "%s/nmc.pmanage", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(line, f);
+    fclose(f);
+    int st = nmc_startup(&opt, first_idle, NULL);
+    bool kept = shm_exists(managed);
+    nmc_sys_shm_unlink(managed);
+    ck_assert_msg(st == NMC_OK, "wrong status: startup gave %s", nmc_strerror(st));
+    ck_assert_msg(kept, "data loss: startup deleted %s, named by a line it cannot verify", managed);
+}
+END_TEST
+
 /* A preallocated object (a line in the manifest), then the idle worker. */
 static int first_registers(void *ctx, nmc_process_id *pid)
 {
@@ -785,6 +809,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, joiner_stopped_during_large_result);
     tcase_add_test(tc, socket_dir_writable_by_others);
     tcase_add_test(tc, leftover_name_reused_after_crash);
+    tcase_add_test(tc, manifest_of_the_earlier_format_is_read);
     tcase_add_test(tc, manifest_hard_link_is_refused);
     if (geteuid() == 0) {
         tcase_add_test(tc, socket_dir_of_another_user);

@@ -6,7 +6,9 @@
  * DEV and INO the object's device and inode number in lower-case hex (0 0
  * when it did not exist when it was handed over). Lines are appended with
  * O_APPEND, one write each. After a crash the objects registered and not
- * deleted are the leftovers.
+ * deleted are the leftovers. A line of the earlier format, without DEV
+ * and INO (a manifest the previous release left), reads as 0 0: what it
+ * names is kept, since nothing says it is still the object registered.
  *
  * The manifest is input another process may have written, so it is read
  * once, whole (at most MANIFEST_MAX bytes, from a regular file of ours
@@ -222,7 +224,7 @@ static bool parse_line(const char *line, size_t len, struct entry *e)
     p = sp + 1;
     sp = memchr(p, ' ', (size_t)(end - p));
     size_t hex = (size_t)((sp ? sp : end) - p);
-    if (sp == NULL || hex == 0 || hex % 2 != 0 || hex / 2 >= NMC_RESOURCE_NAME_MAX)
+    if (hex == 0 || hex % 2 != 0 || hex / 2 >= NMC_RESOURCE_NAME_MAX)
         return false;
     for (size_t i = 0; i < hex / 2; i++) {
         int hi = hex_digit(p[2 * i]), lo = hex_digit(p[2 * i + 1]);
@@ -231,8 +233,11 @@ static bool parse_line(const char *line, size_t len, struct entry *e)
         e->name[i] = (char)(hi << 4 | lo);
     }
     e->name[hex / 2] = '\0';
+    e->id.dev = e->id.ino = 0;
     p = sp;
-    return parse_number(&p, end, &e->id.dev) && parse_number(&p, end, &e->id.ino) && p == end &&
+    bool earlier_format = sp == NULL;
+    return (earlier_format || (parse_number(&p, end, &e->id.dev) &&
+                               parse_number(&p, end, &e->id.ino) && p == end)) &&
            core_name_ok(e->kind, e->name);
 }
 
