@@ -673,7 +673,6 @@ START_TEST(corrupt_manifest_deletes_nothing)
         "R SHM 2F41 1 2\n",              /* upper-case hex */
         "R SHM 2f61 1 2",                /* no newline: a torn last line */
         "R FILE 2f746d702f2e2e2f65 1 2\n", /* "/tmp/../e" */
-        "R SHM 2f61\n",                  /* no identity */
         "R SHM 2f61 1\n",                /* half an identity */
         "R SHM 2f61 1 2 3\n",            /* a field too many */
         "R SHM 2f61 1 2 \n",             /* a trailing space */
