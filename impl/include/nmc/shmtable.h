@@ -43,8 +43,11 @@
  * Any file content (truncated, bit-flipped, hostile) gives NMC_ECORRUPT,
  * never a crash, a hang or a write outside the object: every page number is
  * checked against the mapped size, every chain walk is bounded, values are
- * copied with the caller's capacity. nmc_shmtable_last_fault says which page
- * and field failed. The object grows automatically (other processes remap
+ * copied with the caller's capacity. That holds too while another process
+ * rewrites the object under an operation: each word is read once and used
+ * as it was checked (a mutation frees the pages its validation found, not
+ * what the links say by then). nmc_shmtable_last_fault says which page and
+ * field failed. The object grows automatically (other processes remap
  * when they notice) and never shrinks; freed pages are reused.
  *
  * ---- Writers that die ----------------------------------------------------

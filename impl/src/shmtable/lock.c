@@ -1,6 +1,8 @@
 /* Locking: OFD record locks on byte 0 (read / write), lock upgrades with
  * deadlock detection, groups, optimistic reads validated against the
- * change counter, and the read / write frames every operation runs in. */
+ * change counter, and the read / write frames every operation runs in.
+ * The mapping's words are read once (internal.h); an optimistic read
+ * reads the change counter a second time on purpose, to compare. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -109,10 +111,12 @@ static bool read_optimistic(nmc_shmtable *t, shmt_read_fn fn, void *arg, int *rc
 
 /* Under the write lock, an odd change counter means that the writer who
  * made it odd died inside its mutation: finish or undo what it left
- * (shmtable.h, "Writers that die"), and even the counter. */
-static int recover(nmc_shmtable *t)
+ * (shmtable.h, "Writers that die"), and even the counter. *seq = the
+ * counter now (even). */
+static int recover(nmc_shmtable *t, uint32_t *seq)
 {
     uint32_t s = hdr_get(t, H_SEQ);
+    *seq = s;
     if (!(s & 1))
         return NMC_OK;
     shmt_finish_rehash(t);
@@ -120,8 +124,10 @@ static int recover(nmc_shmtable *t)
     int rc = shmt_view(t, &v);
     if (rc == NMC_OK)
         rc = shmt_repair(t, &v);
-    if (rc == NMC_OK)
+    if (rc == NMC_OK) {
+        *seq = s + 1;
         __atomic_store_n(&t->map[H_SEQ], s + 1, __ATOMIC_RELEASE);
+    }
     return rc;
 }
 
@@ -136,7 +142,8 @@ static int lock_for_reading(nmc_shmtable *t)
         return rc;
     shmt_unlock(t);
     rc = shmt_lock(t, HELD_WRITE);
-    if (rc == NMC_OK && (rc = recover(t)) != NMC_OK)
+    uint32_t seq;
+    if (rc == NMC_OK && (rc = recover(t, &seq)) != NMC_OK)
         shmt_unlock(t);
     return rc;
 }
@@ -164,9 +171,10 @@ int shmt_write(nmc_shmtable *t, shmt_write_fn fn, void *arg)
         return NMC_ELOCKED;
     if (!t->d->writable)
         return NMC_EPERM;
+    uint32_t seq;
     int rc = shmt_lock(t, HELD_WRITE);
     if (rc == NMC_OK) /* without locks nobody else writes (shmtable.h) */
-        rc = recover(t);
+        rc = recover(t, &seq);
     if (rc != NMC_OK) {
         shmt_unlock(t);
         return rc;
@@ -176,11 +184,10 @@ int shmt_write(nmc_shmtable *t, shmt_write_fn fn, void *arg)
     if (rc == NMC_OK) {
         /* Odd while we write (a writer that dies leaves it odd: readers
          * then lock, and the next one to hold the write lock repairs). */
-        uint32_t s = hdr_get(t, H_SEQ) | 1;
-        hdr_set(t, H_SEQ, s);
+        hdr_set(t, H_SEQ, seq + 1);
         __atomic_thread_fence(__ATOMIC_RELEASE);
         rc = fn(t, &v, arg);
-        __atomic_store_n(&t->map[H_SEQ], s + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&t->map[H_SEQ], seq + 2, __ATOMIC_RELEASE);
     }
     shmt_unlock(t);
     return rc;
