@@ -1,5 +1,7 @@
 /* Hostile peers of a shared table (nmc/shmtable.h, "Robustness"): another
- * process rewrites the links of the bindings a table is removing and
+ * process truncates the object (to 0, into the header, into the data)
+ * while a table is busy on it, inside an iteration or a mutation, or idle;
+ * another rewrites the links of the bindings a table is removing and
  * replacing.
  *
  * The honest side runs in a child with a deadline, so that its death or
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,8 +28,12 @@
 
 /* Shared between the test and its children (an anonymous shared page). */
 struct shared {
+    int phase;      /* how far the scenario got (enum phase)         */
     char msg[512];  /* the honest side's failure, verdict first      */
 };
+
+/* The steps of the truncation scenarios, in order. */
+enum phase { READY = 1, CUT, SAW, RESTORED };
 
 static struct shared *S;
 
@@ -50,6 +57,16 @@ __attribute__((format(printf, 1, 2), noreturn)) static void honest_fail(const ch
     vsnprintf(S->msg, sizeof S->msg, fmt, ap);
     va_end(ap);
     _exit(1);
+}
+
+static void set_phase(enum phase p)
+{
+    __atomic_store_n(&S->phase, (int)p, __ATOMIC_RELEASE);
+}
+
+static int phase(void)
+{
+    return __atomic_load_n(&S->phase, __ATOMIC_ACQUIRE);
 }
 
 static double now(void)
@@ -148,6 +165,29 @@ static int ignore_binding(int32_t key, const int32_t *value, size_t len, void *u
     return 0;
 }
 
+/* The honest side: waits for the test side to reach p. */
+static void honest_await(enum phase p)
+{
+    for (double deadline = now() + 10; phase() < (int)p;) {
+        if (now() > deadline)
+            honest_fail("hang: the honest side waited 10 s for step %d", (int)p);
+        nap();
+    }
+}
+
+/* The test side: waits for the honest child to reach p; false if it ended
+ * (or took 10 s) first, which its verdict then explains. */
+static bool await_child(pid_t child, enum phase p)
+{
+    for (double deadline = now() + 10; phase() < (int)p; nap()) {
+        siginfo_t si = {0};
+        if (now() > deadline || waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+            si.si_pid != 0)
+            return false;
+    }
+    return true;
+}
+
 /* An honest status: one of the n allowed. */
 static bool one_of(int rc, const int *allowed, size_t n)
 {
@@ -156,6 +196,312 @@ static bool one_of(int rc, const int *allowed, size_t n)
             return true;
     return false;
 }
+
+/* ---- truncation ------------------------------------------------------------ */
+
+enum { KEYS = 600, MAXLEN = 150 };
+
+/* Key k's value: 1 to 150 words (one to three pages of 256 bytes). */
+static size_t value_of(int32_t k, int32_t *v)
+{
+    size_t len = 1 + (size_t)(k * 37) % MAXLEN;
+    for (size_t i = 0; i < len; i++)
+        v[i] = k * 1000 + (int32_t)i;
+    return len;
+}
+
+/* Where the hostile side cuts: the whole object, into the header (its
+ * first ten words stay), or into the data. */
+static const char *const cut_names[] = {"0", "mid-header", "mid-data"};
+
+struct victim {
+    struct test_table tt;
+    int fd;               /* the hostile side's own descriptor */
+    size_t size;          /* the object's size before the cut */
+    unsigned char *bytes; /* its content then, for the owner to restore */
+    off_t cut;
+    const char *cut_name;
+};
+
+/* A table of KEYS keys on an object of type _i / 3, cut as _i % 3 says. */
+static void victim_new(struct victim *vi, int i)
+{
+    table_new(&vi->tt, i / 3 ? NMC_SHM_FILE : NMC_SHM_POSIX, NMC_SHM_RECORD_LOCKING, 256);
+    int32_t v[MAXLEN];
+    for (int32_t k = 0; k < KEYS; k++)
+        ck_assert_ok(nmc_shmtable_add(vi->tt.t, k, v, value_of(k, v)));
+    vi->fd = raw_open(&vi->tt);
+    struct stat st;
+    ck_assert_int_eq(fstat(vi->fd, &st), 0);
+    vi->size = (size_t)st.st_size;
+    vi->bytes = malloc(vi->size);
+    ck_assert_int_eq(pread(vi->fd, vi->bytes, vi->size, 0), (ssize_t)vi->size);
+    const off_t cuts[] = {0, 40, (off_t)vi->size / 2 + 100};
+    vi->cut = cuts[i % 3];
+    vi->cut_name = cut_names[i % 3];
+}
+
+static void victim_cut(const struct victim *vi)
+{
+    ck_assert_int_eq(ftruncate(vi->fd, vi->cut), 0);
+    set_phase(CUT);
+}
+
+/* The owner puts back the size and the bytes from off on. */
+static void victim_restore(const struct victim *vi, off_t off)
+{
+    ck_assert_int_eq(ftruncate(vi->fd, (off_t)vi->size), 0);
+    ck_assert_int_eq(pwrite(vi->fd, vi->bytes + off, vi->size - (size_t)off, off),
+                     (ssize_t)(vi->size - (size_t)off));
+    set_phase(RESTORED);
+}
+
+static void victim_drop(struct victim *vi)
+{
+    close(vi->fd);
+    free(vi->bytes);
+    table_drop(&vi->tt);
+}
+
+/* The honest side: every key holds its value, and the table takes a
+ * mutation and passes its check. */
+static void expect_intact(nmc_shmtable *t, const char *when)
+{
+    int32_t want[MAXLEN], got[MAXLEN];
+    size_t n;
+    for (int32_t k = 0; k < KEYS; k++) {
+        size_t len = value_of(k, want);
+        int rc = nmc_shmtable_find(t, k, got, MAXLEN, &n);
+        if (rc != NMC_OK)
+            honest_fail("data loss: %s, find of key %d gave %s", when, k, nmc_strerror(rc));
+        if (n != len || memcmp(want, got, len * sizeof *got) != 0)
+            honest_fail("data loss: %s, key %d has another value", when, k);
+    }
+    int rc = nmc_shmtable_length(t, &n);
+    if (rc != NMC_OK || n != KEYS)
+        honest_fail("data loss: %s, length gave %s, %zu bindings", when, nmc_strerror(rc), n);
+    if ((rc = nmc_shmtable_add(t, KEYS, want, 3)) != NMC_OK ||
+        (rc = nmc_shmtable_remove(t, KEYS)) != NMC_OK)
+        honest_fail("wrong status: %s, add or remove gave %s", when, nmc_strerror(rc));
+    struct nmc_shmtable_fault f = {0};
+    if ((rc = nmc_shmtable_check(t, &f)) != NMC_OK)
+        honest_fail("wrong status: %s, check gave %s (page %u, %s)", when, nmc_strerror(rc),
+                    f.page, f.field ? f.field : "-");
+}
+
+static void expect_corrupt(const char *what, int rc, const struct victim *vi)
+{
+    if (rc != NMC_ECORRUPT)
+        honest_fail("wrong status: %s on a table cut to %s gave %s", what, vi->cut_name,
+                    nmc_strerror(rc));
+}
+
+static int nop_block(int32_t *block, size_t len, void *user)
+{
+    (void)block, (void)len, (void)user;
+    return NMC_SHMTABLE_NOP;
+}
+
+/* The honest side after the cut: every operation says NMC_ECORRUPT, and
+ * the fault is named. */
+static void expect_all_corrupt(nmc_shmtable *t, const struct victim *vi)
+{
+    int32_t v[MAXLEN];
+    size_t n;
+    bool bound;
+    expect_corrupt("find", nmc_shmtable_find(t, 7, v, MAXLEN, &n), vi);
+    struct nmc_shmtable_fault f = {0};
+    nmc_shmtable_last_fault(t, &f);
+    if (f.field == NULL || strcmp(f.field, "truncated") != 0)
+        honest_fail("wrong status: the fault after the cut is %s, not truncated",
+                    f.field ? f.field : "-");
+    expect_corrupt("mem", nmc_shmtable_mem(t, 7, &bound), vi);
+    expect_corrupt("add", nmc_shmtable_add(t, 7, v, 3), vi);
+    expect_corrupt("replace", nmc_shmtable_replace(t, 8, v, 3), vi);
+    expect_corrupt("remove", nmc_shmtable_remove(t, 9), vi);
+    expect_corrupt("iter", nmc_shmtable_iter(t, ignore_binding, NULL), vi);
+    expect_corrupt("find_all", nmc_shmtable_find_all(t, 7, ignore_binding, NULL), vi);
+    expect_corrupt("read_blocks", nmc_shmtable_read_blocks(t, 7, nop_block, NULL), vi);
+    expect_corrupt("write_blocks", nmc_shmtable_write_blocks(t, 0, 7, nop_block, NULL), vi);
+    expect_corrupt("length", nmc_shmtable_length(t, &n), vi);
+    expect_corrupt("check", nmc_shmtable_check(t, NULL), vi);
+}
+
+/* After the cut was seen: wait for the owner, then all is well again. */
+static void honest_after_cut(struct test_table *own)
+{
+    set_phase(SAW);
+    honest_await(RESTORED);
+    expect_intact(own->t, "after the owner restored the object");
+    honest_close(own);
+}
+
+/* What the test side checks after the child saw the cut, before the
+ * restore: NULL, or why it failed (verdict first, static). */
+typedef const char *(*between_fn)(const struct victim *vi);
+
+/* Runs honest(vi) in a child while the test side cuts the object once the
+ * child is READY, and restores it from restore_from on once the child SAW
+ * the cut. NULL if all went as expected, else why not. */
+static const char *run_cut(struct victim *vi, void (*honest)(void *), off_t restore_from,
+                           between_fn between)
+{
+    const char *bad = NULL;
+    pid_t child = start(honest, vi);
+    if (await_child(child, READY)) {
+        nap();
+        victim_cut(vi);
+        if (await_child(child, SAW)) {
+            bad = between != NULL ? between(vi) : NULL;
+            victim_restore(vi, restore_from);
+        }
+    }
+    const char *why = verdict(child, 20, "the honest side");
+    return bad != NULL ? bad : why;
+}
+
+/* One scenario on a fresh victim (loop index i); the objects are gone
+ * before the verdict is asserted. */
+static void scenario(int i, void (*honest)(void *), bool restore_cut_part, between_fn between)
+{
+    shared_setup();
+    struct victim vi;
+    victim_new(&vi, i);
+    const char *why = run_cut(&vi, honest, restore_cut_part ? vi.cut : 0, between);
+    victim_drop(&vi);
+    shared_teardown();
+    ck_assert_msg(why == NULL, "%s", why);
+}
+
+/* Busy: finds and iterations back to back; once the cut is known every one
+ * must fail, and before it none may. */
+static void honest_busy(void *arg)
+{
+    struct victim *vi = arg;
+    struct test_table own;
+    honest_open(&vi->tt, &own);
+    expect_intact(own.t, "before the cut");
+    set_phase(READY);
+    int32_t want[MAXLEN], got[MAXLEN];
+    for (int i = 0, after = 0; after < 20; i++) {
+        bool cut = phase() >= CUT;
+        int32_t k = i % KEYS;
+        size_t n, len = value_of(k, want);
+        int rc = i % 50 == 0 ? nmc_shmtable_iter(own.t, ignore_binding, NULL)
+                             : nmc_shmtable_find(own.t, k, got, MAXLEN, &n);
+        if (rc == NMC_OK && cut)
+            honest_fail("wrong status: %s gave NMC_OK after the cut to %s",
+                        i % 50 == 0 ? "iter" : "find", vi->cut_name);
+        if (rc == NMC_OK && i % 50 != 0 && (n != len || memcmp(want, got, len * sizeof *got)))
+            honest_fail("data loss: key %d has another value before the cut", k);
+        if (rc != NMC_OK && rc != NMC_ECORRUPT)
+            honest_fail("wrong status: a busy %s gave %s", i % 50 == 0 ? "iter" : "find",
+                        nmc_strerror(rc));
+        after += cut;
+    }
+    honest_after_cut(&own);
+}
+
+/* expect: NMC_ECORRUPT from every find and iter once a busy table's object is cut (FILE, POSIX; to 0, mid-header, mid-data), no SIGBUS; after the owner restores it the same table finds every value */
+START_TEST(cut_under_busy_reads)
+{
+    scenario(_i, honest_busy, false, NULL);
+}
+END_TEST
+
+/* An iteration callback that stops at the 100th binding until the test
+ * side has cut the object. */
+static int pause_binding(int32_t key, const int32_t *value, size_t len, void *user)
+{
+    int *calls = user;
+    (void)key, (void)value, (void)len;
+    if (++*calls == 100) {
+        set_phase(READY);
+        honest_await(CUT);
+    }
+    return 0;
+}
+
+static void honest_in_iteration(void *arg)
+{
+    struct victim *vi = arg;
+    struct test_table own;
+    honest_open(&vi->tt, &own);
+    int calls = 0;
+    expect_corrupt("the iteration the cut happened in", nmc_shmtable_iter(own.t, pause_binding, &calls), vi);
+    expect_all_corrupt(own.t, vi);
+    honest_after_cut(&own);
+}
+
+/* expect: NMC_ECORRUPT from the iteration whose callback the cut happened in, then from every operation, no SIGBUS; after the owner restores the object the same table finds every value */
+START_TEST(cut_inside_an_iteration)
+{
+    scenario(_i, honest_in_iteration, false, NULL);
+}
+END_TEST
+
+/* A write_blocks callback that waits for the cut on the first block. */
+static int pause_block(int32_t *block, size_t len, void *user)
+{
+    (void)block, (void)len, (void)user;
+    if (phase() < CUT) {
+        set_phase(READY);
+        honest_await(CUT);
+    }
+    return NMC_SHMTABLE_NOP;
+}
+
+static void honest_in_mutation(void *arg)
+{
+    struct victim *vi = arg;
+    struct test_table own;
+    honest_open(&vi->tt, &own);
+    expect_corrupt("the write_blocks the cut happened in",
+                   nmc_shmtable_write_blocks(own.t, 0, 5, pause_block, NULL), vi);
+    honest_after_cut(&own);
+}
+
+/* The test side: the change counter (w6) is odd in what the object kept,
+ * when it kept it. */
+static const char *counter_left_odd(const struct victim *vi)
+{
+    static char why[128];
+    uint32_t seq;
+    if (vi->cut <= 24)
+        return NULL;
+    ck_assert_int_eq(pread(vi->fd, &seq, 4, 24), 4);
+    if (seq % 2 == 1)
+        return NULL;
+    snprintf(why, sizeof why, "wrong status: the cut mutation completed the change counter (%u)",
+             seq);
+    return why;
+}
+
+/* expect: NMC_ECORRUPT from the mutation (write_blocks) the cut happened in, its change counter left odd; once the owner puts back what was cut off, the next access repairs and every value is there */
+START_TEST(cut_inside_a_mutation)
+{
+    scenario(_i, honest_in_mutation, true, counter_left_odd);
+}
+END_TEST
+
+static void honest_idle(void *arg)
+{
+    struct victim *vi = arg;
+    struct test_table own;
+    honest_open(&vi->tt, &own);
+    expect_intact(own.t, "before the cut");
+    set_phase(READY);
+    honest_await(CUT);
+    expect_all_corrupt(own.t, vi);
+    honest_after_cut(&own);
+}
+
+/* expect: NMC_ECORRUPT from find, mem, add, replace, remove, iter, find_all, read_blocks, write_blocks, length and check of an idle table whose object was cut, no SIGBUS; after the owner restores it the same table works */
+START_TEST(cut_under_an_idle_table)
+{
+    scenario(_i, honest_idle, false, NULL);
+}
+END_TEST
 
 /* ---- a racing writer rewrites the links of bindings ---------------------- */
 
@@ -246,9 +592,9 @@ START_TEST(racing_writer_rewrites_links)
     kill(bad, SIGKILL);
     waitpid(bad, NULL, 0);
     close(r.fd);
-    ck_assert_msg(why == NULL, "%s", why);
     table_drop(&tt);
     shared_teardown();
+    ck_assert_msg(why == NULL, "%s", why);
 }
 END_TEST
 
@@ -257,6 +603,10 @@ Suite *nmc_test_suite(void)
     Suite *s = suite_create("shmtable_hostile");
     TCase *tc = tcase_create("hostile");
     tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, cut_under_busy_reads, 0, 6);
+    tcase_add_loop_test(tc, cut_inside_an_iteration, 0, 6);
+    tcase_add_loop_test(tc, cut_inside_a_mutation, 0, 6);
+    tcase_add_loop_test(tc, cut_under_an_idle_table, 0, 6);
     tcase_add_test(tc, racing_writer_rewrites_links);
     suite_add_tcase(s, tc);
     return s;

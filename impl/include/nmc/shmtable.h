@@ -49,6 +49,16 @@
  * what the links say by then). nmc_shmtable_last_fault says which page and
  * field failed. The object grows automatically (other processes remap
  * when they notice) and never shrinks; freed pages are reused.
+ * A process that truncates the object (FILE or POSIX) under a table, to
+ * any size below what the table maps, makes every operation of that table
+ * which ends after the cut give NMC_ECORRUPT (field "truncated", with a
+ * page that is gone), never SIGBUS, whether the table was busy or idle:
+ * the mapping is a guarded range (nmc/sys.h), where pages past the new end
+ * read as zeros. A mutation caught by a cut leaves the change counter odd,
+ * as a dead writer does (below). The table stays usable: once the object
+ * is whole again (its size and the content that was cut off put back),
+ * the same table works again. While tables are open the library's SIGBUS
+ * handler is installed; do not change the SIGBUS action meanwhile.
  *
  * ---- Writers that die ----------------------------------------------------
  * A process killed inside a mutation leaves the table as it was before the
@@ -258,8 +268,8 @@ int nmc_shmtable_check(nmc_shmtable *t, struct nmc_shmtable_fault *fault);
 int nmc_shmtable_dump(nmc_shmtable *t, FILE *out);
 /* The memory view (Netshm.memory): the object as a matrix of int32 words,
  * *rows pages of *cols = P/4 words. The pointer stays valid until the next
- * operation on t (a growing table moves). Writing through it bypasses every
- * check. */
+ * operation on t (a growing or a truncated table moves). Writing through it
+ * bypasses every check. */
 int nmc_shmtable_memory(nmc_shmtable *t, int32_t **words, size_t *rows, size_t *cols);
 
 #ifdef __cplusplus

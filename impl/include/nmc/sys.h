@@ -88,6 +88,16 @@ int nmc_sys_touch(void *addr, size_t len);
  * moving it away. */
 typedef struct nmc_sys_guard nmc_sys_guard;
 
+/* One range of the registry (guard.c). Its fields belong to the registry
+ * and the handler: callers use the functions below (the struct is here so
+ * that checking the fault, once per operation, is one load). */
+struct nmc_sys_guard {
+    uintptr_t start, end; /* [start, end), whole pages; start == end: no range */
+    uintptr_t fault;      /* the first faulting address since the last clear, or 0 */
+    unsigned seq;         /* odd while the owner changes start and end */
+    bool taken;           /* handed out by nmc_sys_guard_add */
+};
+
 /* Registers [addr, addr+len) (widened to whole pages). NMC_EINVAL for
  * NULL, 0 or a wrapping range, NMC_ENOMEM, NMC_ESYS if sigaction fails. */
 int nmc_sys_guard_add(void *addr, size_t len, nmc_sys_guard **out);
@@ -100,7 +110,10 @@ void nmc_sys_guard_move(nmc_sys_guard *g, void *addr, size_t len);
 void nmc_sys_guard_remove(nmc_sys_guard *g);
 /* The first address that faulted since the add or the last clear; NULL if
  * none did. */
-void *nmc_sys_guard_fault(const nmc_sys_guard *g);
+static inline void *nmc_sys_guard_fault(const nmc_sys_guard *g)
+{
+    return (void *)__atomic_load_n(&g->fault, __ATOMIC_ACQUIRE);
+}
 /* Forgets the fault (after the caller has mapped its object again). */
 void nmc_sys_guard_clear(nmc_sys_guard *g);
 

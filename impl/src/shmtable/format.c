@@ -20,23 +20,89 @@ void nmc_shmtable_last_fault(const nmc_shmtable *t, struct nmc_shmtable_fault *o
     *out = t->fault;
 }
 
-/* Maps (or remaps) the object to len bytes. */
+/* A new shared mapping of the object's first len bytes. */
+static int map_fresh(nmc_shmtable *t, size_t len, void **out)
+{
+    int prot = PROT_READ | (t->d->writable ? PROT_WRITE : 0);
+    void *p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ? MAP_FAILED
+                                                : mmap(NULL, len, prot, MAP_SHARED, t->d->fd, 0);
+    if (p == MAP_FAILED)
+        return NMC_ESYS;
+    *out = p;
+    return NMC_OK;
+}
+
+/* Maps (or remaps) the object to len bytes. The mapping is a guarded range
+ * (nmc/sys.h): where another process truncates the object under it, it
+ * reads zeros and the guard notes the fault (shmt_faulted). */
 static int map_to(nmc_shmtable *t, size_t len)
 {
     void *p;
     if (t->map == NULL) {
-        int prot = PROT_READ | (t->d->writable ? PROT_WRITE : 0);
-        p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ? MAP_FAILED
-                                              : mmap(NULL, len, prot, MAP_SHARED, t->d->fd, 0);
+        int rc = map_fresh(t, len, &p);
+        if (rc == NMC_OK && (rc = nmc_sys_guard_add(p, len, &t->guard)) != NMC_OK)
+            munmap(p, len);
+        if (rc != NMC_OK)
+            return rc;
     } else {
+        nmc_sys_guard_move(t->guard, NULL, 0); /* the old addresses may go */
         p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ? MAP_FAILED
                                               : mremap(t->map, t->map_len, len, MREMAP_MAYMOVE);
+        nmc_sys_guard_move(t->guard, p == MAP_FAILED ? t->map : p,
+                           p == MAP_FAILED ? t->map_len : len);
+        if (p == MAP_FAILED)
+            return NMC_ESYS;
     }
-    if (p == MAP_FAILED)
-        return NMC_ESYS;
     t->map = p;
     t->map_len = len;
     return NMC_OK;
+}
+
+/* After a fault the mapping holds the guard's zero pages from the faulting
+ * page on: a fresh one shows the object again (and faults again where it
+ * is still short). The old mapping stays if mmap fails, and so does the
+ * fault, for the next operation to report and retry. */
+static void map_again(nmc_shmtable *t)
+{
+    void *p;
+    if (map_fresh(t, t->map_len, &p) != NMC_OK)
+        return;
+    nmc_sys_guard_move(t->guard, NULL, 0);
+    munmap(t->map, t->map_len);
+    t->map = p;
+    nmc_sys_guard_move(t->guard, p, t->map_len);
+    nmc_sys_guard_clear(t->guard);
+}
+
+void shmt_unmap(nmc_shmtable *t)
+{
+    if (t->map == NULL)
+        return;
+    nmc_sys_guard_remove(t->guard);
+    munmap(t->map, t->map_len);
+    t->map = NULL;
+    t->guard = NULL;
+}
+
+bool shmt_fault_noted(nmc_shmtable *t, const void *at)
+{
+    uintptr_t off = (uintptr_t)at - (uintptr_t)t->map;
+    shmt_corrupt(t, off < t->map_len ? (uint32_t)(off / t->pagesize) : 0, "truncated");
+    return true;
+}
+
+int shmt_cut(nmc_shmtable *t)
+{
+    /* Callbacks of an iteration hold pointers into the mapping: the
+     * iteration maps again when it ends. */
+    if (t->iter_depth == 0)
+        map_again(t);
+    return NMC_ECORRUPT;
+}
+
+int shmt_end(nmc_shmtable *t, int rc)
+{
+    return shmt_faulted(t) ? shmt_cut(t) : rc;
 }
 
 int shmt_map_object(nmc_shmtable *t, size_t *size)

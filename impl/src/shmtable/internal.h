@@ -21,6 +21,7 @@
 #include "atomics.h"
 #include "nmc/shmtable.h"
 #include "nmc/status.h"
+#include "nmc/sys.h"
 
 struct nmc_shm_descr {
     int fd;
@@ -77,6 +78,7 @@ struct nmc_shmtable {
     uint32_t pagesize, pw; /* bytes and words per page */
     uint32_t *map;         /* the object, mapped */
     size_t map_len;
+    nmc_sys_guard *guard;  /* the mapping's SIGBUS guard; NULL while unmapped */
     enum lock_mode held;
     int group_depth;
     int iter_depth;        /* callbacks holding pointers run: no remap, no mutation */
@@ -156,6 +158,29 @@ struct binding {
 /* ---- format.c ----------------------------------------------------------- */
 /* Maps the whole object (nothing when empty); *size = its size. */
 int shmt_map_object(nmc_shmtable *t, size_t *size);
+void shmt_unmap(nmc_shmtable *t);
+/* Records the page of a fault at address at (field "truncated"); true. */
+bool shmt_fault_noted(nmc_shmtable *t, const void *at);
+/* True if the object was truncated under the mapping: the guard caught a
+ * fault since the mapping was made, or does now at its last byte (the
+ * object never shrinks otherwise, so this catches a cut whatever pages
+ * the operation used). Records the fault. */
+static inline bool shmt_faulted(nmc_shmtable *t)
+{
+    if (t->guard == NULL)
+        return false;
+    (void)((volatile const unsigned char *)t->map)[t->map_len - 1];
+    const void *at = nmc_sys_guard_fault(t->guard);
+    return at != NULL && shmt_fault_noted(t, at);
+}
+/* After shmt_faulted said so: NMC_ECORRUPT, and the mapping is made afresh
+ * for the next operation (outside iterations: their callbacks hold
+ * pointers into it). */
+int shmt_cut(nmc_shmtable *t);
+/* The status of an operation that got rc: shmt_cut's if the object was
+ * truncated under it. Reads end with it; mutations look before they start
+ * and before they complete (lock.c). */
+int shmt_end(nmc_shmtable *t, int rc);
 /* Remaps if another process grew the object, then loads and validates the
  * header into *v. */
 int shmt_view(nmc_shmtable *t, struct view *v);

@@ -252,20 +252,22 @@ static int do_put(nmc_shmtable *t, struct view *v, void *arg)
     if (npages == 0)
         return NMC_EINVAL;
     int rc;
+    struct binding old, *under = NULL;
+    struct page_list doomed, *freed = NULL;
     if (cell == v->ncells) {
         if (2 * ((uint64_t)hdr_get(t, H_USED) + 1) > v->ncells &&
             (rc = shmt_rehash(t, v, 1)) != NMC_OK)
             return rc;
-        return put_binding(t, v, a, npages, v->ncells, NULL, NULL);
+    } else {
+        /* The binding under the new one (add) or in its place (replace) is
+         * validated whole before anything changes. */
+        under = &old;
+        freed = a->replace ? &doomed : NULL;
+        if ((rc = shmt_binding(t, v, newest, a->key, &old)) != NMC_OK ||
+            (rc = check_binding(t, v, &old, freed)) != NMC_OK)
+            return rc;
     }
-    /* The binding under the new one (add) or in its place (replace) is
-     * validated whole before anything changes. */
-    struct binding old;
-    struct page_list doomed, *freed = a->replace ? &doomed : NULL;
-    if ((rc = shmt_binding(t, v, newest, a->key, &old)) != NMC_OK ||
-        (rc = check_binding(t, v, &old, freed)) != NMC_OK)
-        return rc;
-    rc = put_binding(t, v, a, npages, cell, &old, freed);
+    rc = put_binding(t, v, a, npages, cell, under, freed);
     if (freed != NULL)
         list_done(freed);
     return rc;

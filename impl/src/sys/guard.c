@@ -5,12 +5,13 @@
  * a lock and without reading memory that could be freed under it, so the
  * registry is made of chunks of fixed entries that are never freed: a
  * static first chunk and, for a process with more ranges, chunks linked
- * after it (each published with a release store). An entry holds its
- * range itself. Its owner changes the range under a sequence count, odd
- * meanwhile; the handler skips an entry whose count is odd or changes
- * while it reads it (the owner does not touch a range while it moves it,
- * so a fault there is not one of its accesses). Taking and giving back
- * entries is serialised by a mutex.
+ * after it (each published with a release store). An entry (struct
+ * nmc_sys_guard, nmc/sys.h) holds its range itself. Its owner changes the
+ * range under a sequence count, odd meanwhile; the handler skips an entry
+ * whose count is odd or changes while it reads it (the owner does not
+ * touch a range while it moves it, so a fault there is not one of its
+ * accesses). Taking and giving back entries (taken) is serialised by
+ * registry_lock.
  *
  * Claiming a fault maps private anonymous zero pages over [the faulting
  * page, the range's end): truncation removes a suffix of the object, so
@@ -24,13 +25,6 @@
 #include "nmc/status.h"
 #include "nmc/sys.h"
 #include "sigbus.h"
-
-struct nmc_sys_guard {
-    uintptr_t start, end; /* [start, end), whole pages; start == end: no range */
-    uintptr_t fault;      /* the first faulting address since the last clear, or 0 */
-    unsigned seq;         /* odd while the owner changes start and end */
-    bool taken;           /* handed out by nmc_sys_guard_add (registry_lock) */
-};
 
 enum { CHUNK_GUARDS = 64 };
 
@@ -158,11 +152,6 @@ void nmc_sys_guard_remove(nmc_sys_guard *g)
     g->taken = false;
     pthread_mutex_unlock(&registry_lock);
     sigbus_leave();
-}
-
-void *nmc_sys_guard_fault(const nmc_sys_guard *g)
-{
-    return (void *)__atomic_load_n(&g->fault, __ATOMIC_ACQUIRE);
 }
 
 void nmc_sys_guard_clear(nmc_sys_guard *g)
