@@ -2,7 +2,7 @@
  * process truncates the object (to 0, into the header, into the data)
  * while a table is busy on it, inside an iteration or a mutation, or idle;
  * another rewrites the links of the bindings a table is removing and
- * replacing.
+ * replacing; another user owns the object.
  *
  * The honest side runs in a child with a deadline, so that its death or
  * its hang is the verdict ("crash: ", "hang: ") instead of the end of the
@@ -598,6 +598,67 @@ START_TEST(racing_writer_rewrites_links)
 }
 END_TEST
 
+/* ---- an object of another user ---------------------------------------------- */
+
+/* The object's size as stat sees it (the path of a POSIX object is under
+ * /dev/shm). */
+static off_t object_size(const struct test_table *tt)
+{
+    char where[160];
+    snprintf(where, sizeof where, "%s%s", tt->name.type == NMC_SHM_POSIX ? "/dev/shm" : "",
+             tt->path);
+    struct stat st;
+    return stat(where, &st) == 0 ? st.st_size : -1;
+}
+
+/* Opens tt's object with flags and reads key 1 through a table on it. */
+static int open_and_find(const struct test_table *tt, int flags)
+{
+    nmc_shm_descr *d;
+    nmc_shmtable *t;
+    int rc = nmc_shm_open(&tt->name, flags, 0, false, &d);
+    if (rc != NMC_OK)
+        return rc;
+    if ((rc = nmc_shmtable_manage(d, NMC_SHM_RECORD_LOCKING, 0, -1, &t)) == NMC_OK) {
+        int32_t v[4];
+        size_t n;
+        rc = nmc_shmtable_find(t, 1, v, 4, &n);
+        nmc_shmtable_close(t);
+    }
+    nmc_shm_close(d);
+    return rc;
+}
+
+/* expect: NMC_EPERM from nmc_shm_open (also with O_TRUNC, the object left whole) of a POSIX or FILE table that uid 65534 owns with mode 0666; with NMC_SHM_ANY_OWNER it opens and reads */
+START_TEST(table_of_another_owner)
+{
+    struct test_table tt;
+    table_new(&tt, _i ? NMC_SHM_FILE : NMC_SHM_POSIX, NMC_SHM_RECORD_LOCKING, 0);
+    int32_t v[4] = {1, 2, 3, 4};
+    ck_assert_ok(nmc_shmtable_add(tt.t, 1, v, 4));
+    off_t size = object_size(&tt);
+    ck_assert_ok(nmc_shm_chmod(tt.d, 0666));
+    ck_assert_ok(nmc_shm_chown(tt.d, 65534, 65534));
+    int plain = open_and_find(&tt, O_RDWR), reader = open_and_find(&tt, O_RDONLY);
+    int trunc = open_and_find(&tt, O_RDWR | O_TRUNC);
+    off_t after = object_size(&tt);
+    int any = open_and_find(&tt, O_RDWR | NMC_SHM_ANY_OWNER);
+    ck_assert_ok(nmc_shm_chown(tt.d, geteuid(), getegid()));
+    table_drop(&tt);
+    const char *type = _i ? "FILE" : "POSIX";
+    ck_assert_msg(plain == NMC_EPERM, "wrong status: opening a %s table of uid 65534 gave %s",
+                  type, nmc_strerror(plain));
+    ck_assert_msg(reader == NMC_EPERM, "wrong status: opening it read-only gave %s",
+                  nmc_strerror(reader));
+    ck_assert_msg(trunc == NMC_EPERM, "wrong status: opening it with O_TRUNC gave %s",
+                  nmc_strerror(trunc));
+    ck_assert_msg(after == size, "data loss: the refused O_TRUNC left %lld of %lld bytes",
+                  (long long)after, (long long)size);
+    ck_assert_msg(any == NMC_OK, "wrong status: with NMC_SHM_ANY_OWNER it gave %s",
+                  nmc_strerror(any));
+}
+END_TEST
+
 Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("shmtable_hostile");
@@ -608,6 +669,10 @@ Suite *nmc_test_suite(void)
     tcase_add_loop_test(tc, cut_inside_a_mutation, 0, 6);
     tcase_add_loop_test(tc, cut_under_an_idle_table, 0, 6);
     tcase_add_test(tc, racing_writer_rewrites_links);
+    if (geteuid() == 0) /* chown to another uid */
+        tcase_add_loop_test(tc, table_of_another_owner, 0, 2);
+    else
+        printf("SKIP: table_of_another_owner needs root (to chown)\n");
     suite_add_tcase(s, tc);
     return s;
 }

@@ -58,7 +58,10 @@
  * as a dead writer does (below). The table stays usable: once the object
  * is whole again (its size and the content that was cut off put back),
  * the same table works again. While tables are open the library's SIGBUS
- * handler is installed; do not change the SIGBUS action meanwhile.
+ * handler is installed; do not change the SIGBUS action meanwhile. The
+ * owner of an object can always do this to it, so nmc_shm_open refuses an
+ * object that another uid owns (FILE or POSIX, even to root, whatever its
+ * mode) unless the caller accepts that with NMC_SHM_ANY_OWNER.
  *
  * ---- Writers that die ----------------------------------------------------
  * A process killed inside a mutation leaves the table as it was before the
@@ -144,15 +147,23 @@ unsigned nmc_shm_supported_types(void);
  * (RECORD_LOCKING for both); NMC_EINVAL for an unknown type. */
 int nmc_shm_best_locking_method(enum nmc_shm_type type, enum nmc_shm_locking *out);
 
+/* nmc_shm_open flag (not an O_ flag): accept an object that another uid
+ * owns. */
+#define NMC_SHM_ANY_OWNER 0x40000000
+
 /* Opens an object. flags: O_RDONLY or O_RDWR, plus O_CREAT, O_EXCL,
- * O_TRUNC (anything else: NMC_EINVAL, for both types, as the manual limits
- * POSIX shm); perm is the mode for O_CREAT. With unique, the name is a
- * template as in nmc_shm_create_unique and O_CREAT | O_EXCL are implied.
- * A missing object gives NMC_ENOT_FOUND, other failures NMC_ESYS.
+ * O_TRUNC, NMC_SHM_ANY_OWNER (anything else: NMC_EINVAL, for both types,
+ * as the manual limits POSIX shm); perm is the mode for O_CREAT. With
+ * unique, the name is a template as in nmc_shm_create_unique and O_CREAT |
+ * O_EXCL are implied. A missing object gives NMC_ENOT_FOUND, other
+ * failures NMC_ESYS. The object must be a regular file (NMC_EINVAL; a
+ * POSIX shm object is one) owned by the caller's effective uid (NMC_EPERM,
+ * also for root, whatever the object's mode), unless flags has
+ * NMC_SHM_ANY_OWNER: its owner can truncate or rewrite it under the table
+ * at any time, which the table survives ("Robustness") but cannot undo.
+ * The check comes before O_TRUNC, so a refused object is left as it was.
  * NMC_SHM_FILE names are opened with O_NOFOLLOW (a symbolic link gives
- * NMC_ESYS, errno ELOOP) and must name a regular file (NMC_EINVAL) owned
- * by the caller's effective uid (NMC_EPERM, also for root); the check comes
- * before O_TRUNC, so a refused file is left as it was. */
+ * NMC_ESYS, errno ELOOP). */
 int nmc_shm_open(const nmc_shm_name *name, int flags, mode_t perm, bool unique,
                  nmc_shm_descr **out);
 /* Creates a new object (read-write, O_EXCL, mode perm) whose name is the
