@@ -2,19 +2,23 @@
  * process truncates the object (to 0, into the header, into the data)
  * while a table is busy on it, inside an iteration or a mutation, or idle;
  * another rewrites the links of the bindings a table is removing and
- * replacing; another user owns the object.
+ * replacing; another user owns the object; the tmpfs the table grows on
+ * fills up.
  *
  * The honest side runs in a child with a deadline, so that its death or
  * its hang is the verdict ("crash: ", "hang: ") instead of the end of the
  * suite; its other failures come back as a message in a shared page,
  * starting with their verdict ("wrong status: ", "data loss: "). */
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -659,6 +663,123 @@ START_TEST(table_of_another_owner)
 }
 END_TEST
 
+/* ---- a full tmpfs --------------------------------------------------------- */
+
+/* In a fresh child: a private mount namespace with a 4 MiB tmpfs over
+ * /dev/shm (as stress/mempool/overcommit_test.c does). 0, or -1 (errno). */
+static int small_shm(void)
+{
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return -1;
+    return mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=4m,mode=1777");
+}
+
+/* True if this process may make the namespace (tried in a child). */
+static bool namespace_possible(void)
+{
+    pid_t child = fork();
+    if (child == 0)
+        _exit(small_shm() == 0 ? 0 : 1);
+    int st;
+    return child > 0 && waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* The honest side: sets the size of object name (ftruncate: sparse). */
+static void resize(enum nmc_shm_type type, const char *name, off_t size)
+{
+    int fd = type == NMC_SHM_POSIX ? shm_open(name, O_RDWR, 0) : open(name, O_RDWR);
+    if (fd < 0 || ftruncate(fd, size) != 0)
+        honest_fail("wrong status: cannot size the object %s", name);
+    close(fd);
+}
+
+/* The honest side: a new object of the type in the small /dev/shm, sized
+ * (sparse: ftruncate only) to size bytes; its name in name. */
+static nmc_shm_descr *small_object(enum nmc_shm_type type, off_t size, char *name)
+{
+    char templ[128];
+    snprintf(templ, sizeof templ, type == NMC_SHM_POSIX ? "/%s_XXXXXX" : "/dev/shm/%s_fXXXXXX",
+             nmc_test_prefix());
+    nmc_shm_name n = {type, templ};
+    nmc_shm_descr *d;
+    int rc = nmc_shm_create_unique(&n, 0600, &d);
+    if (rc != NMC_OK)
+        honest_fail("wrong status: creating an object in the small tmpfs gave %s", nmc_strerror(rc));
+    snprintf(name, 128, "%s", nmc_shm_name_of(d)->name);
+    resize(type, name, size);
+    return d;
+}
+
+/* Adds bindings until one fails, which must be with NMC_ENOSPC; then the
+ * table checks and holds every binding added before. */
+static void fill_until_full(nmc_shmtable *t, const char *what)
+{
+    int32_t v[MAXLEN];
+    int32_t k = 0;
+    int rc;
+    while ((rc = nmc_shmtable_add(t, k, v, value_of(k, v))) == NMC_OK)
+        k++;
+    if (rc != NMC_ENOSPC)
+        honest_fail("wrong status: %s: the add that found the tmpfs full gave %s", what,
+                    nmc_strerror(rc));
+    struct nmc_shmtable_fault f = {0};
+    if ((rc = nmc_shmtable_check(t, &f)) != NMC_OK)
+        honest_fail("wrong status: %s: check after NMC_ENOSPC gave %s (page %u, %s)", what,
+                    nmc_strerror(rc), f.page, f.field ? f.field : "-");
+    int32_t got[MAXLEN];
+    size_t n;
+    for (int32_t i = 0; i < k; i++) {
+        size_t len = value_of(i, v);
+        if (nmc_shmtable_find(t, i, got, MAXLEN, &n) != NMC_OK || n != len ||
+            memcmp(v, got, len * sizeof *v) != 0)
+            honest_fail("data loss: %s: key %d of %d after NMC_ENOSPC", what, i, k);
+    }
+}
+
+static void honest_on_small_tmpfs(void *arg)
+{
+    enum nmc_shm_type type = *(const enum nmc_shm_type *)arg;
+    if (small_shm() != 0)
+        honest_fail("wrong status: no private tmpfs: %s", strerror(errno));
+    char name[128];
+    nmc_shmtable *t;
+    /* A table that grows until the tmpfs is full. */
+    nmc_shm_descr *d = small_object(type, 0, name);
+    int rc = nmc_shmtable_manage(d, NMC_SHM_RECORD_LOCKING, 0, -1, &t);
+    if (rc != NMC_OK)
+        honest_fail("wrong status: manage of an empty object gave %s", nmc_strerror(rc));
+    fill_until_full(t, "growth");
+    nmc_shmtable_close(t);
+    nmc_shm_close(d);
+    nmc_shm_unlink(&(nmc_shm_name){type, name});
+    /* Sparse objects (ftruncate only) initialised as tables: their pages
+     * are committed before they are used. One four times the tmpfs is
+     * NMC_ENOSPC at once; one of half the tmpfs fills, then growth is. */
+    d = small_object(type, 16 << 20, name);
+    rc = nmc_shmtable_manage(d, NMC_SHM_RECORD_LOCKING, 0, 0, &t);
+    if (rc != NMC_ENOSPC)
+        honest_fail("wrong status: manage of a sparse object larger than the tmpfs gave %s",
+                    nmc_strerror(rc));
+    resize(type, name, 2 << 20);
+    if ((rc = nmc_shmtable_manage(d, NMC_SHM_RECORD_LOCKING, 0, 0, &t)) != NMC_OK)
+        honest_fail("wrong status: manage of a sparse object that fits gave %s", nmc_strerror(rc));
+    fill_until_full(t, "a sparse object");
+    nmc_shmtable_close(t);
+    nmc_shm_close(d);
+}
+
+/* expect: NMC_ENOSPC, never SIGBUS, from the add that finds the tmpfs full (FILE, POSIX), for a growing table and a sparse object larger than the tmpfs; the table then checks and holds every binding added before */
+START_TEST(full_tmpfs)
+{
+    shared_setup();
+    static const enum nmc_shm_type type[] = {NMC_SHM_POSIX, NMC_SHM_FILE};
+    const char *why = verdict(start(honest_on_small_tmpfs, (void *)&type[_i]), 60,
+                              "the table on a full tmpfs");
+    shared_teardown();
+    ck_assert_msg(why == NULL, "%s", why);
+}
+END_TEST
+
 Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("shmtable_hostile");
@@ -673,6 +794,10 @@ Suite *nmc_test_suite(void)
         tcase_add_loop_test(tc, table_of_another_owner, 0, 2);
     else
         printf("SKIP: table_of_another_owner needs root (to chown)\n");
+    if (namespace_possible())
+        tcase_add_loop_test(tc, full_tmpfs, 0, 2);
+    else
+        printf("SKIP: full_tmpfs cannot mount a private tmpfs over /dev/shm (needs root)\n");
     suite_add_tcase(s, tc);
     return s;
 }

@@ -48,7 +48,11 @@
  * as it was checked (a mutation frees the pages its validation found, not
  * what the links say by then). nmc_shmtable_last_fault says which page and
  * field failed. The object grows automatically (other processes remap
- * when they notice) and never shrinks; freed pages are reused.
+ * when they notice) and never shrinks; freed pages are reused. Pages are
+ * committed (posix_fallocate) before they are used: the object's own when
+ * a table is initialised, sparse or not, and the new ones when it grows,
+ * so a full tmpfs or disk is NMC_ENOSPC from the call that needs the
+ * space, with the table as it was, never a SIGBUS later.
  * A process that truncates the object (FILE or POSIX) under a table, to
  * any size below what the table maps, makes every operation of that table
  * which ends after the cut give NMC_ECORRUPT (field "truncated", with a
@@ -194,8 +198,10 @@ typedef struct nmc_shmtable nmc_shmtable;
  * must be valid and equal to the object's (NMC_EINVAL). init >= 0
  * re-initialises the table (all bindings are dropped; the object keeps its
  * size), sized so that about init bindings of one page fit without
- * reorganisation; init < 0 keeps the content. A read-only descriptor can
- * manage an existing table; its mutations give NMC_EPERM. */
+ * reorganisation; init < 0 keeps the content. Initialising commits the
+ * object's whole size: NMC_ENOSPC if the backing store cannot hold it. A
+ * read-only descriptor can manage an existing table; its mutations give
+ * NMC_EPERM. */
 int nmc_shmtable_manage(nmc_shm_descr *d, enum nmc_shm_locking locking, size_t pagesize,
                         long init, nmc_shmtable **out);
 /* Stops managing (unmaps; the descriptor stays open). NULL is a no-op. */

@@ -280,10 +280,12 @@ int shmt_format(nmc_shmtable *t, uint64_t hint)
     uint64_t npages = size / t->pagesize;
     if (npages > MAX_PAGES)
         npages = MAX_PAGES;
-    if (npages < want) {
+    if (npages < want)
         npages = want;
-        rc = nmc_sys_commit(t->d->fd, 0, (off_t)(npages * t->pagesize));
-    }
+    /* Every page below npages is committed before it is used (growth
+     * commits the pages it adds): the ones the object already had may be
+     * holes, which a full tmpfs cannot fill at their first touch. */
+    rc = nmc_sys_commit(t->d->fd, 0, (off_t)(npages * t->pagesize));
     if (rc == NMC_OK && npages * t->pagesize != t->map_len)
         rc = map_to(t, npages * t->pagesize);
     if (rc != NMC_OK)
