@@ -53,19 +53,22 @@
  * a table is initialised, sparse or not, and the new ones when it grows,
  * so a full tmpfs or disk is NMC_ENOSPC from the call that needs the
  * space, with the table as it was, never a SIGBUS later.
- * A process that truncates the object (FILE or POSIX) under a table, to
- * any size below what the table maps, makes every operation of that table
- * which ends after the cut give NMC_ECORRUPT (field "truncated", with a
- * page that is gone), never SIGBUS, whether the table was busy or idle:
- * the mapping is a guarded range (nmc/sys.h), where pages past the new end
- * read as zeros. A mutation caught by a cut leaves the change counter odd,
- * as a dead writer does (below). The table stays usable: once the object
- * is whole again (its size and the content that was cut off put back),
- * the same table works again. While tables are open the library's SIGBUS
- * handler is installed; do not change the SIGBUS action meanwhile. The
- * owner of an object can always do this to it, so nmc_shm_open refuses an
- * object that another uid owns (FILE or POSIX, even to root, whatever its
- * mode) unless the caller accepts that with NMC_SHM_ANY_OWNER.
+ * A process that truncates the object (FILE or POSIX) under a table, so
+ * that the last system page the table maps is gone, makes every operation
+ * of that table which ends after the cut give NMC_ECORRUPT (field
+ * "truncated", with a page that is gone), never SIGBUS, whether the table
+ * was busy or idle: the mapping is a guarded range (nmc/sys.h), where
+ * pages past the new end read as zeros. (A cut inside that last page only
+ * zeroes its tail, which the kernel keeps mapped: the table reads it as
+ * content, like any rewrite.) A mutation caught by a cut leaves the change
+ * counter odd, as a dead writer does (below). The table stays usable: once
+ * the object is whole again (its size and the content that was cut off
+ * put back), the same table works again. While tables are open the
+ * library's SIGBUS handler is installed; do not change the SIGBUS action
+ * meanwhile. The owner of an object can always do this to it, so
+ * nmc_shm_open refuses an object that another uid owns (FILE or POSIX,
+ * even to root, whatever its mode) unless the caller accepts that with
+ * NMC_SHM_ANY_OWNER.
  *
  * ---- Writers that die ----------------------------------------------------
  * A process killed inside a mutation leaves the table as it was before the
