@@ -1,7 +1,9 @@
 /* Tests of the system layer (impl/src/sys/): pages, shm names and objects,
- * mappings, commit, SIGBUS-guarded touch, futexes and deadlines. */
+ * mappings, commit, SIGBUS-guarded touch, guarded ranges, futexes and
+ * deadlines. */
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -436,6 +438,276 @@ START_TEST(touch_is_thread_safe)
 }
 END_TEST
 
+/* ---- guarded ranges ---------------------------------------------------------- */
+
+/* Reads one byte through a volatile pointer (a real access, never elided). */
+static unsigned char peek(const unsigned char *p)
+{
+    return *(const volatile unsigned char *)p;
+}
+
+/* A second, independent mapping of the object behind fd: what the object
+ * itself holds, whatever was patched over the first one. */
+static unsigned char object_byte(int fd, size_t off)
+{
+    unsigned char b = 0xee;
+    ck_assert_int_eq(pread(fd, &b, 1, (off_t)off), 1);
+    return b;
+}
+
+/* Truncation under a guarded mapping: the access past the new end reads
+ * zeros instead of raising SIGBUS, the range reports the first faulting
+ * address, the pages before it still show the object, a write past the end
+ * never reaches the object, and a fresh mapping (after the object is whole
+ * again) shows the object. The user's handler is never called. */
+START_TEST(guard_turns_truncation_into_a_flag)
+{
+    size_t ps = nmc_sys_pagesize();
+    int fd;
+    unsigned char *p = shared_pages(4 * ps, &fd);
+    p[0] = 1;
+    p[2 * ps + 5] = 7;
+    install_user_handler();
+    nmc_sys_guard *g;
+    ck_assert_ok(nmc_sys_guard_add(p, 4 * ps, &g));
+    ck_assert_ptr_null(nmc_sys_guard_fault(g));
+    ck_assert_int_eq(ftruncate(fd, (off_t)ps), 0);
+    ck_assert_int_eq(peek(p + 2 * ps + 5), 0);
+    ck_assert_ptr_eq(nmc_sys_guard_fault(g), p + 2 * ps + 5);
+    ck_assert_int_eq(peek(p), 1);  /* before the cut: still the object */
+    p[3 * ps] = 9;                 /* already zero pages: no new fault */
+    ck_assert_ptr_eq(nmc_sys_guard_fault(g), p + 2 * ps + 5);
+    ck_assert_int_eq(ftruncate(fd, (off_t)(4 * ps)), 0);
+    ck_assert_int_eq(object_byte(fd, 3 * ps), 0); /* the write stayed private */
+    ck_assert_int_eq(peek(p + 2 * ps + 5), 0);    /* until the caller maps again */
+    unsigned char *q = NULL;
+    ck_assert_ok(nmc_sys_map(fd, 4 * ps, 0, NULL, false, (void **)&q));
+    nmc_sys_guard_move(g, NULL, 0);
+    ck_assert_ok(nmc_sys_unmap(p, 4 * ps));
+    nmc_sys_guard_move(g, q, 4 * ps);
+    nmc_sys_guard_clear(g);
+    ck_assert_ptr_null(nmc_sys_guard_fault(g));
+    ck_assert_int_eq(peek(q), 1);
+    q[3 * ps] = 9;
+    ck_assert_int_eq(object_byte(fd, 3 * ps), 9);
+    ck_assert_ptr_null(nmc_sys_guard_fault(g));
+    nmc_sys_guard_remove(g);
+    assert_user_handler_installed();
+    ck_assert_int_eq(user_sigbus_calls, 0);
+    ck_assert_status(nmc_sys_guard_add(NULL, ps, &g), NMC_EINVAL);
+    ck_assert_status(nmc_sys_guard_add(q, 0, &g), NMC_EINVAL);
+    ck_assert_status(nmc_sys_guard_add((void *)(UINTPTR_MAX - ps), 2 * ps, &g), NMC_EINVAL);
+    ck_assert_ok(nmc_sys_unmap(q, 4 * ps));
+    close(fd);
+}
+END_TEST
+
+static sigjmp_buf user_jump;
+static void *volatile user_fault_addr;
+
+static void user_siginfo(int sig, siginfo_t *info, void *ctx)
+{
+    user_fault_addr = info->si_addr;
+    siglongjmp(user_jump, 1);
+}
+
+static void user_plain(int sig)
+{
+    user_sigbus_calls++;
+    siglongjmp(user_jump, 1);
+}
+
+/* A SIGBUS that is not a guarded range's (another mapping, a range moved
+ * away, one raised with kill) reaches the handler installed before, with
+ * SA_SIGINFO or without; a guarded fault in between does not. */
+START_TEST(guard_passes_other_faults_on)
+{
+    size_t ps = nmc_sys_pagesize();
+    int gfd, ofd;
+    unsigned char *guarded = shared_pages(2 * ps, &gfd), *other = shared_pages(2 * ps, &ofd);
+    ck_assert_int_eq(ftruncate(gfd, 0), 0);
+    ck_assert_int_eq(ftruncate(ofd, 0), 0);
+    nmc_sys_guard *g;
+    struct sigaction sa = {0};
+    sa.sa_sigaction = user_siginfo;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGBUS, &sa, NULL), 0);
+    ck_assert_ok(nmc_sys_guard_add(guarded, 2 * ps, &g));
+    if (sigsetjmp(user_jump, 1) == 0)
+        peek(other + 3);
+    ck_assert_ptr_eq(user_fault_addr, other + 3);
+    ck_assert_int_eq(peek(guarded + ps), 0);
+    ck_assert_ptr_eq(nmc_sys_guard_fault(g), guarded + ps);
+    user_fault_addr = NULL;
+    nmc_sys_guard_move(g, NULL, 0); /* not ours while it moves */
+    if (sigsetjmp(user_jump, 1) == 0)
+        peek(guarded); /* the first page still maps the (empty) object */
+    ck_assert_ptr_eq(user_fault_addr, guarded);
+    nmc_sys_guard_move(g, guarded, 2 * ps);
+    nmc_sys_guard_remove(g);
+
+    install_user_handler(); /* now a plain handler */
+    sa.sa_handler = user_plain;
+    sa.sa_flags = 0;
+    ck_assert_int_eq(sigaction(SIGBUS, &sa, NULL), 0);
+    ck_assert_ok(nmc_sys_guard_add(other + ps, ps, &g));
+    if (sigsetjmp(user_jump, 1) == 0)
+        peek(other);
+    ck_assert_int_eq(user_sigbus_calls, 1);
+    if (sigsetjmp(user_jump, 1) == 0)
+        raise(SIGBUS); /* si_code SI_TKILL: never a range's */
+    ck_assert_int_eq(user_sigbus_calls, 2);
+    ck_assert_int_eq(peek(other + ps), 0);
+    ck_assert_int_eq(user_sigbus_calls, 2);
+    nmc_sys_guard_remove(g);
+    ck_assert_ok(nmc_sys_unmap(guarded, 2 * ps));
+    ck_assert_ok(nmc_sys_unmap(other, 2 * ps));
+    close(gfd);
+    close(ofd);
+}
+END_TEST
+
+/* With the default action in place, a fault outside every range still
+ * kills the process with SIGBUS (in a child). */
+START_TEST(guard_keeps_default_death)
+{
+    size_t ps = nmc_sys_pagesize();
+    int gfd, ofd;
+    unsigned char *guarded = shared_pages(ps, &gfd), *other = shared_pages(ps, &ofd);
+    ck_assert_int_eq(ftruncate(ofd, 0), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGBUS, SIG_DFL); /* the default fate, not a sanitizer's report */
+        nmc_sys_guard *g;
+        if (nmc_sys_guard_add(guarded, ps, &g) != NMC_OK)
+            _exit(1);
+        peek(other);
+        _exit(2);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS, "child status %#x", st);
+    ck_assert_ok(nmc_sys_unmap(guarded, ps));
+    ck_assert_ok(nmc_sys_unmap(other, ps));
+    close(gfd);
+    close(ofd);
+}
+END_TEST
+
+/* Ranges and touches share one handler: a touch that ends while a range is
+ * registered leaves the handler installed (the range's next fault is still
+ * caught), and the action found first is back after the last range goes,
+ * in whatever order they go. */
+START_TEST(guard_and_touch_share_the_handler)
+{
+    size_t ps = nmc_sys_pagesize();
+    int fd, tfd;
+    unsigned char *p = shared_pages(4 * ps, &fd), *t = shared_pages(ps, &tfd);
+    install_user_handler();
+    nmc_sys_guard *a, *b;
+    ck_assert_ok(nmc_sys_guard_add(p, 2 * ps, &a));
+    ck_assert_ok(nmc_sys_guard_add(p + 2 * ps, 2 * ps, &b));
+    ck_assert_ok(nmc_sys_touch(t, ps));
+    ck_assert_int_eq(ftruncate(tfd, 0), 0);
+    ck_assert_status(nmc_sys_touch(t, ps), NMC_ENOSPC);
+    ck_assert_int_eq(ftruncate(fd, 0), 0);
+    ck_assert_int_eq(peek(p + 3 * ps), 0);
+    ck_assert_ptr_eq(nmc_sys_guard_fault(b), p + 3 * ps);
+    ck_assert_ptr_null(nmc_sys_guard_fault(a));
+    nmc_sys_guard_remove(a); /* not last in, first out */
+    ck_assert_int_eq(peek(p + 2 * ps), 0);
+    nmc_sys_guard_remove(b);
+    assert_user_handler_installed();
+    ck_assert_int_eq(user_sigbus_calls, 0);
+    ck_assert_ok(nmc_sys_unmap(p, 4 * ps));
+    ck_assert_ok(nmc_sys_unmap(t, ps));
+    close(fd);
+    close(tfd);
+}
+END_TEST
+
+/* Threads each fault in a truncated range of their own and map it again,
+ * over and over, while another thread registers and removes ranges enough
+ * to need a second chunk of the registry. */
+enum { GUARD_THREADS = 4, GUARD_ROUNDS = 200, CHURN_RANGES = 100 };
+
+struct guard_job {
+    int fd;         /* an object truncated to 0 */
+    int failures;
+};
+
+static void *guard_worker(void *arg)
+{
+    struct guard_job *job = arg;
+    size_t ps = nmc_sys_pagesize();
+    unsigned char *p = NULL;
+    nmc_sys_guard *g;
+    if (nmc_sys_map(job->fd, 2 * ps, 0, NULL, false, (void **)&p) != NMC_OK ||
+        nmc_sys_guard_add(p, 2 * ps, &g) != NMC_OK) {
+        job->failures++;
+        return NULL;
+    }
+    for (int i = 0; i < GUARD_ROUNDS; i++) {
+        unsigned char *q = NULL;
+        job->failures += peek(p + ps + (size_t)i) != 0;
+        job->failures += nmc_sys_guard_fault(g) != p + ps + i;
+        if (nmc_sys_map(job->fd, 2 * ps, 0, NULL, false, (void **)&q) != NMC_OK) {
+            job->failures++;
+            break;
+        }
+        nmc_sys_guard_move(g, NULL, 0);
+        nmc_sys_unmap(p, 2 * ps);
+        nmc_sys_guard_move(g, q, 2 * ps);
+        nmc_sys_guard_clear(g);
+        p = q;
+    }
+    nmc_sys_guard_remove(g);
+    nmc_sys_unmap(p, 2 * ps);
+    return NULL;
+}
+
+static void *guard_churn(void *arg)
+{
+    static unsigned char area[CHURN_RANGES];
+    nmc_sys_guard *g[CHURN_RANGES];
+    int *failures = arg;
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < CHURN_RANGES; i++)
+            *failures += nmc_sys_guard_add(area + i, 1, &g[i]) != NMC_OK;
+        for (int i = 0; i < CHURN_RANGES; i++)
+            nmc_sys_guard_remove(g[i]);
+    }
+    return NULL;
+}
+
+START_TEST(guard_is_thread_safe)
+{
+    install_user_handler();
+    pthread_t t[GUARD_THREADS], churn;
+    struct guard_job jobs[GUARD_THREADS];
+    int churn_failures = 0;
+    for (int i = 0; i < GUARD_THREADS; i++) {
+        void *p = shared_pages(nmc_sys_pagesize(), &jobs[i].fd);
+        ck_assert_ok(nmc_sys_unmap(p, nmc_sys_pagesize()));
+        ck_assert_int_eq(ftruncate(jobs[i].fd, 0), 0);
+        jobs[i].failures = 0;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, guard_worker, &jobs[i]), 0);
+    }
+    ck_assert_int_eq(pthread_create(&churn, NULL, guard_churn, &churn_failures), 0);
+    for (int i = 0; i < GUARD_THREADS; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_int_eq(jobs[i].failures, 0);
+        close(jobs[i].fd);
+    }
+    ck_assert_int_eq(pthread_join(churn, NULL), 0);
+    ck_assert_int_eq(churn_failures, 0);
+    assert_user_handler_installed();
+    ck_assert_int_eq(user_sigbus_calls, 0);
+}
+END_TEST
+
 /* ---- futexes and deadlines ------------------------------------------------------- */
 
 START_TEST(futex_wait_returns_at_once_on_other_value)
@@ -566,6 +838,11 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, touch_turns_sigbus_into_enospc);
     tcase_add_test(tc, touch_restores_initial_action);
     tcase_add_test(tc, touch_is_thread_safe);
+    tcase_add_test(tc, guard_turns_truncation_into_a_flag);
+    tcase_add_test(tc, guard_passes_other_faults_on);
+    tcase_add_test(tc, guard_keeps_default_death);
+    tcase_add_test(tc, guard_and_touch_share_the_handler);
+    tcase_add_test(tc, guard_is_thread_safe);
     tcase_add_test(tc, futex_wait_returns_at_once_on_other_value);
     tcase_add_test(tc, futex_wait_times_out);
     tcase_add_test(tc, futex_wakes_across_fork);

@@ -43,9 +43,32 @@
  * Any file content (truncated, bit-flipped, hostile) gives NMC_ECORRUPT,
  * never a crash, a hang or a write outside the object: every page number is
  * checked against the mapped size, every chain walk is bounded, values are
- * copied with the caller's capacity. nmc_shmtable_last_fault says which page
- * and field failed. The object grows automatically (other processes remap
- * when they notice) and never shrinks; freed pages are reused.
+ * copied with the caller's capacity. That holds too while another process
+ * rewrites the object under an operation: each word is read once and used
+ * as it was checked (a mutation frees the pages its validation found, not
+ * what the links say by then). nmc_shmtable_last_fault says which page and
+ * field failed. The object grows automatically (other processes remap
+ * when they notice) and never shrinks; freed pages are reused. Pages are
+ * committed (posix_fallocate) before they are used: the object's own when
+ * a table is initialised, sparse or not, and the new ones when it grows,
+ * so a full tmpfs or disk is NMC_ENOSPC from the call that needs the
+ * space, with the table as it was, never a SIGBUS later.
+ * A process that truncates the object (FILE or POSIX) under a table, so
+ * that the last system page the table maps is gone, makes every operation
+ * of that table which ends after the cut give NMC_ECORRUPT (field
+ * "truncated", with a page that is gone), never SIGBUS, whether the table
+ * was busy or idle: the mapping is a guarded range (nmc/sys.h), where
+ * pages past the new end read as zeros. (A cut inside that last page only
+ * zeroes its tail, which the kernel keeps mapped: the table reads it as
+ * content, like any rewrite.) A mutation caught by a cut leaves the change
+ * counter odd, as a dead writer does (below). The table stays usable: once
+ * the object is whole again (its size and the content that was cut off
+ * put back), the same table works again. While tables are open the
+ * library's SIGBUS handler is installed; do not change the SIGBUS action
+ * meanwhile. The owner of an object can always do this to it, so
+ * nmc_shm_open refuses an object that another uid owns (FILE or POSIX,
+ * even to root, whatever its mode) unless the caller accepts that with
+ * NMC_SHM_ANY_OWNER.
  *
  * ---- Writers that die ----------------------------------------------------
  * A process killed inside a mutation leaves the table as it was before the
@@ -131,15 +154,23 @@ unsigned nmc_shm_supported_types(void);
  * (RECORD_LOCKING for both); NMC_EINVAL for an unknown type. */
 int nmc_shm_best_locking_method(enum nmc_shm_type type, enum nmc_shm_locking *out);
 
+/* nmc_shm_open flag (not an O_ flag): accept an object that another uid
+ * owns. */
+#define NMC_SHM_ANY_OWNER 0x40000000
+
 /* Opens an object. flags: O_RDONLY or O_RDWR, plus O_CREAT, O_EXCL,
- * O_TRUNC (anything else: NMC_EINVAL, for both types, as the manual limits
- * POSIX shm); perm is the mode for O_CREAT. With unique, the name is a
- * template as in nmc_shm_create_unique and O_CREAT | O_EXCL are implied.
- * A missing object gives NMC_ENOT_FOUND, other failures NMC_ESYS.
+ * O_TRUNC, NMC_SHM_ANY_OWNER (anything else: NMC_EINVAL, for both types,
+ * as the manual limits POSIX shm); perm is the mode for O_CREAT. With
+ * unique, the name is a template as in nmc_shm_create_unique and O_CREAT |
+ * O_EXCL are implied. A missing object gives NMC_ENOT_FOUND, other
+ * failures NMC_ESYS. The object must be a regular file (NMC_EINVAL; a
+ * POSIX shm object is one) owned by the caller's effective uid (NMC_EPERM,
+ * also for root, whatever the object's mode), unless flags has
+ * NMC_SHM_ANY_OWNER: its owner can truncate or rewrite it under the table
+ * at any time, which the table survives ("Robustness") but cannot undo.
+ * The check comes before O_TRUNC, so a refused object is left as it was.
  * NMC_SHM_FILE names are opened with O_NOFOLLOW (a symbolic link gives
- * NMC_ESYS, errno ELOOP) and must name a regular file (NMC_EINVAL) owned
- * by the caller's effective uid (NMC_EPERM, also for root); the check comes
- * before O_TRUNC, so a refused file is left as it was. */
+ * NMC_ESYS, errno ELOOP). */
 int nmc_shm_open(const nmc_shm_name *name, int flags, mode_t perm, bool unique,
                  nmc_shm_descr **out);
 /* Creates a new object (read-write, O_EXCL, mode perm) whose name is the
@@ -170,8 +201,10 @@ typedef struct nmc_shmtable nmc_shmtable;
  * must be valid and equal to the object's (NMC_EINVAL). init >= 0
  * re-initialises the table (all bindings are dropped; the object keeps its
  * size), sized so that about init bindings of one page fit without
- * reorganisation; init < 0 keeps the content. A read-only descriptor can
- * manage an existing table; its mutations give NMC_EPERM. */
+ * reorganisation; init < 0 keeps the content. Initialising commits the
+ * object's whole size: NMC_ENOSPC if the backing store cannot hold it. A
+ * read-only descriptor can manage an existing table; its mutations give
+ * NMC_EPERM. */
 int nmc_shmtable_manage(nmc_shm_descr *d, enum nmc_shm_locking locking, size_t pagesize,
                         long init, nmc_shmtable **out);
 /* Stops managing (unmaps; the descriptor stays open). NULL is a no-op. */
@@ -255,8 +288,8 @@ int nmc_shmtable_check(nmc_shmtable *t, struct nmc_shmtable_fault *fault);
 int nmc_shmtable_dump(nmc_shmtable *t, FILE *out);
 /* The memory view (Netshm.memory): the object as a matrix of int32 words,
  * *rows pages of *cols = P/4 words. The pointer stays valid until the next
- * operation on t (a growing table moves). Writing through it bypasses every
- * check. */
+ * operation on t (a growing or a truncated table moves). Writing through it
+ * bypasses every check. */
 int nmc_shmtable_memory(nmc_shmtable *t, int32_t **words, size_t *rows, size_t *cols);
 
 #ifdef __cplusplus

@@ -2,8 +2,9 @@
  *
  * Page size, POSIX shared memory with unpredictable names (created O_EXCL,
  * mode 0600), mmap helpers, futex wait / wake on shared words, committing
- * backing store with posix_fallocate, and a first touch that turns SIGBUS
- * into a status. Linux only.
+ * backing store with posix_fallocate, a first touch that turns SIGBUS
+ * into a status, and guarded ranges, where a SIGBUS from a truncated
+ * object becomes a flag. Linux only.
  */
 #ifndef NMC_SYS_H
 #define NMC_SYS_H
@@ -59,6 +60,62 @@ int nmc_sys_commit(int fd, off_t off, off_t len);
  * caught: NMC_ENOSPC if the backing store could not supply a page. Safe to
  * call from several threads; the caller's SIGBUS handler is restored. */
 int nmc_sys_touch(void *addr, size_t len);
+
+/* ---- guarded ranges: SIGBUS from a truncated object becomes a flag -----
+ *
+ * A shared mapping of an object that another process may truncate raises
+ * SIGBUS when a page past the object's new end is accessed. Registered as
+ * a guarded range, the mapping survives it: the library's SIGBUS handler
+ * maps private anonymous zero pages over the range from the faulting page
+ * to its end (truncation cuts a suffix) and returns, so the faulting access
+ * and every later one there read zeros (writes go to private pages), and
+ * the range is marked faulted with the faulting address. The caller must
+ * treat zeros as invalid input (they are to a validating reader), check
+ * nmc_sys_guard_fault once its operation is over and report the fault,
+ * then map its object afresh (the zero pages stay until it does).
+ * Only BUS_ADRERR faults inside a range are taken; SIGBUS from a range
+ * being moved is not.
+ *
+ * Cost: nothing per access. add and remove take a mutex; the first user of
+ * the handler (a range or a running nmc_sys_touch) installs it and the
+ * last one restores the action it found, with one sigaction each. A fault
+ * that is not ours goes to that action: its handler, or, for the default
+ * action or an ignored fault, the death the process would have died
+ * anyway. Changing the SIGBUS action while ranges are registered is not
+ * supported (the last remove restores the action saved by the first
+ * add). Ranges of all threads share one registry; each range has one
+ * owner, which calls move and remove, and must not unmap the range before
+ * moving it away. */
+typedef struct nmc_sys_guard nmc_sys_guard;
+
+/* One range of the registry (guard.c). Its fields belong to the registry
+ * and the handler: callers use the functions below (the struct is here so
+ * that checking the fault, once per operation, is one load). */
+struct nmc_sys_guard {
+    uintptr_t start, end; /* [start, end), whole pages; start == end: no range */
+    uintptr_t fault;      /* the first faulting address since the last clear, or 0 */
+    unsigned seq;         /* odd while the owner changes start and end */
+    bool taken;           /* handed out by nmc_sys_guard_add */
+};
+
+/* Registers [addr, addr+len) (widened to whole pages). NMC_EINVAL for
+ * NULL, 0 or a wrapping range, NMC_ENOMEM, NMC_ESYS if sigaction fails. */
+int nmc_sys_guard_add(void *addr, size_t len, nmc_sys_guard **out);
+/* The range now is [addr, addr+len); NULL (or len 0): none for now, so
+ * that no fault at the old addresses is taken for ours. Call it with NULL
+ * before unmapping or moving the old range, and with the new one after.
+ * The fault flag is kept. */
+void nmc_sys_guard_move(nmc_sys_guard *g, void *addr, size_t len);
+/* Unregisters; the last range out restores the SIGBUS action. NULL: no-op. */
+void nmc_sys_guard_remove(nmc_sys_guard *g);
+/* The first address that faulted since the add or the last clear; NULL if
+ * none did. */
+static inline void *nmc_sys_guard_fault(const nmc_sys_guard *g)
+{
+    return (void *)__atomic_load_n(&g->fault, __ATOMIC_ACQUIRE);
+}
+/* Forgets the fault (after the caller has mapped its object again). */
+void nmc_sys_guard_clear(nmc_sys_guard *g);
 
 /* Futexes on 32-bit words in shared memory (process-shared, never private).
  * wait blocks while *word == expected, until woken, a signal, or abs_deadline

@@ -1,5 +1,5 @@
 /* Looking at a whole table: the fsck (nmc_shmtable_check), dump and the
- * memory view. */
+ * memory view. The mapping's words are read once (internal.h). */
 #include <inttypes.h>
 #include <stdlib.h>
 
@@ -29,26 +29,29 @@ static int mark_block(int32_t *data, size_t n, void *arg)
 {
     struct fsck *f = arg;
     (void)n;
-    size_t word = (size_t)((uint32_t *)data - P_DATA - f->v->w);
-    return mark(f, (uint32_t)(word / f->v->pw), "shared page");
+    return mark(f, page_of_data(f->v, data), "shared page");
 }
 
-/* A live cell: in its probe position, and every binding of its chain. */
-static int check_cell(struct fsck *f, uint32_t c, uint64_t *bindings)
+/* Live cell c of key: in its probe position, and every binding of its
+ * chain (from page newest). */
+static int check_cell(struct fsck *f, uint32_t c, int32_t key, uint32_t newest,
+                      uint64_t *bindings)
 {
     const struct view *v = f->v;
-    const uint32_t *cell = cell_at(v, c);
-    int32_t key = (int32_t)cell[0];
-    uint32_t cell_page = v->hstart + (uint32_t)(2 * (uint64_t)c / v->pw);
-    if (shmt_lookup(v, key) != c)
+    uint32_t cell_page = v->hstart + (uint32_t)(2 * (uint64_t)c / v->pw), found;
+    if (shmt_lookup(v, key, &found) != c)
         return shmt_corrupt(f->t, cell_page, "cell position");
-    for (uint32_t pg = cell[1]; pg != 0; pg = page_at(v, pg)[P_OLDER]) {
+    for (uint32_t pg = newest; pg != 0;) {
         if (page_ok(v, pg) && reached(f, pg))
             return shmt_corrupt(f->t, pg, "older");
-        int rc = shmt_walk(f->t, v, pg, key, mark_block, f);
+        struct binding b;
+        int rc = shmt_binding(f->t, v, pg, key, &b);
+        if (rc == NMC_OK)
+            rc = shmt_walk(f->t, v, &b, mark_block, f);
         if (rc != NMC_OK)
             return rc;
         ++*bindings;
+        pg = b.older;
     }
     return NMC_OK;
 }
@@ -57,14 +60,16 @@ static int check_free_list(struct fsck *f)
 {
     nmc_shmtable *t = f->t;
     uint32_t n = 0;
-    for (uint32_t pg = hdr_get(t, H_FREE_HEAD); pg != 0; pg = page_at(f->v, pg)[1], n++) {
+    for (uint32_t pg = hdr_get(t, H_FREE_HEAD); pg != 0; n++) {
         if (!page_ok(f->v, pg))
             return shmt_corrupt(t, pg, "free next");
-        if (page_at(f->v, pg)[P_TAG] != TAG_FREE)
+        const uint32_t *p = page_at(f->v, pg);
+        if (LOAD_ONCE(&p[P_TAG]) != TAG_FREE)
             return shmt_corrupt(t, pg, "tag");
         int rc = mark(f, pg, "free next");
         if (rc != NMC_OK)
             return rc;
+        pg = LOAD_ONCE(&p[1]);
     }
     return n == hdr_get(t, H_NFREE) ? NMC_OK : shmt_corrupt(t, 0, "nfree");
 }
@@ -83,12 +88,13 @@ static int mark_reachable(struct fsck *f, struct reach *r)
         mark(f, pg, "hash pages");
     *r = (struct reach){0};
     for (uint32_t c = 0; c < v->ncells; c++) {
-        uint32_t pg = cell_at(v, c)[1];
+        int32_t key;
+        uint32_t pg = cell_get(v, c, &key);
         r->used += pg != CELL_EMPTY;
-        if (pg == CELL_EMPTY || pg == CELL_DELETED)
+        if (!cell_live(pg))
             continue;
         r->keys++;
-        int rc = check_cell(f, c, &r->bindings);
+        int rc = check_cell(f, c, key, pg, &r->bindings);
         if (rc != NMC_OK)
             return rc;
     }

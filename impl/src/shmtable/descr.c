@@ -48,16 +48,17 @@ static int open_name(enum nmc_shm_type type, const char *path, int flags, mode_t
                                                     perm);
 }
 
-/* A FILE-type object opened by name must be a regular file (not a device
- * or FIFO someone planted) owned by our effective uid: a table in a file of
- * another user is that user's to give us, and could be changed under us.
- * The name itself is opened with O_NOFOLLOW (a symbolic link gives ELOOP)
+/* An object opened by name must be a regular file (not a device or FIFO
+ * someone planted in place of a FILE table; a POSIX shm object is one)
+ * owned by our effective uid, unless the caller accepts any owner: the
+ * owner of an object can truncate or rewrite it under us at any time. A
+ * FILE name itself is opened with O_NOFOLLOW (a symbolic link gives ELOOP)
  * and O_NONBLOCK (a planted FIFO cannot block the open; the flag does
  * nothing on a regular file).
- * O_TRUNC is applied here, after the check, so that a refused file is
+ * O_TRUNC is applied here, after the check, so that a refused object is
  * never emptied. On failure fd is closed: NMC_EPERM for another owner,
  * NMC_EINVAL for a non-regular file, NMC_ESYS if fstat / ftruncate fail. */
-static int check_file(int fd, bool trunc)
+static int check_object(int fd, bool any_owner, bool trunc)
 {
     struct stat st;
     int rc = NMC_OK;
@@ -65,7 +66,7 @@ static int check_file(int fd, bool trunc)
         rc = NMC_ESYS;
     else if (!S_ISREG(st.st_mode))
         rc = NMC_EINVAL;
-    else if (st.st_uid != geteuid())
+    else if (st.st_uid != geteuid() && !any_owner)
         rc = NMC_EPERM;
     else if (trunc && (NMC_FAULT(NMC_FAULT_FTRUNCATE, EFBIG) || ftruncate(fd, 0) != 0))
         rc = NMC_ESYS;
@@ -131,21 +132,25 @@ static int create_unique(const nmc_shm_name *templ, int flags, mode_t perm,
     return st;
 }
 
+_Static_assert((NMC_SHM_ANY_OWNER & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC)) == 0,
+               "NMC_SHM_ANY_OWNER is no O_ flag");
+
 int nmc_shm_open(const nmc_shm_name *name, int flags, mode_t perm, bool unique,
                  nmc_shm_descr **out)
 {
-    const int allowed = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC;
+    const int allowed = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | NMC_SHM_ANY_OWNER;
     if (!name_ok(name) || out == NULL || (flags & ~allowed) != 0 ||
         ((flags & O_ACCMODE) != O_RDONLY && (flags & O_ACCMODE) != O_RDWR))
         return NMC_EINVAL;
+    bool any_owner = (flags & NMC_SHM_ANY_OWNER) != 0, trunc = (flags & O_TRUNC) != 0;
+    flags &= ~NMC_SHM_ANY_OWNER;
     if (unique)
         return create_unique(name, flags, perm, out);
     char *path = strdup(name->name);
     if (path == NULL)
         return NMC_ENOMEM;
-    bool file = name->type == NMC_SHM_FILE;
-    int fd = open_name(name->type, path, file ? flags & ~O_TRUNC : flags, perm);
-    int st = fd < 0 ? errno_status() : file ? check_file(fd, (flags & O_TRUNC) != 0) : NMC_OK;
+    int fd = open_name(name->type, path, flags & ~O_TRUNC, perm);
+    int st = fd < 0 ? errno_status() : check_object(fd, any_owner, trunc);
     if (st != NMC_OK) {
         free(path);
         return st;

@@ -1,5 +1,6 @@
 /* The page format: mapping and remapping, the header view, page
- * allocation, growth, (re)initialisation and rehashing. */
+ * allocation, growth, (re)initialisation and rehashing. The mapping's
+ * words are read once (internal.h). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,23 +20,89 @@ void nmc_shmtable_last_fault(const nmc_shmtable *t, struct nmc_shmtable_fault *o
     *out = t->fault;
 }
 
-/* Maps (or remaps) the object to len bytes. */
+/* A new shared mapping of the object's first len bytes. */
+static int map_fresh(nmc_shmtable *t, size_t len, void **out)
+{
+    int prot = PROT_READ | (t->d->writable ? PROT_WRITE : 0);
+    void *p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ? MAP_FAILED
+                                                : mmap(NULL, len, prot, MAP_SHARED, t->d->fd, 0);
+    if (p == MAP_FAILED)
+        return NMC_ESYS;
+    *out = p;
+    return NMC_OK;
+}
+
+/* Maps (or remaps) the object to len bytes. The mapping is a guarded range
+ * (nmc/sys.h): where another process truncates the object under it, it
+ * reads zeros and the guard notes the fault (shmt_faulted). */
 static int map_to(nmc_shmtable *t, size_t len)
 {
     void *p;
     if (t->map == NULL) {
-        int prot = PROT_READ | (t->d->writable ? PROT_WRITE : 0);
-        p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ? MAP_FAILED
-                                              : mmap(NULL, len, prot, MAP_SHARED, t->d->fd, 0);
+        int rc = map_fresh(t, len, &p);
+        if (rc == NMC_OK && (rc = nmc_sys_guard_add(p, len, &t->guard)) != NMC_OK)
+            munmap(p, len);
+        if (rc != NMC_OK)
+            return rc;
     } else {
+        nmc_sys_guard_move(t->guard, NULL, 0); /* the old addresses may go */
         p = NMC_FAULT(NMC_FAULT_MMAP, ENOMEM) ? MAP_FAILED
                                               : mremap(t->map, t->map_len, len, MREMAP_MAYMOVE);
+        nmc_sys_guard_move(t->guard, p == MAP_FAILED ? t->map : p,
+                           p == MAP_FAILED ? t->map_len : len);
+        if (p == MAP_FAILED)
+            return NMC_ESYS;
     }
-    if (p == MAP_FAILED)
-        return NMC_ESYS;
     t->map = p;
     t->map_len = len;
     return NMC_OK;
+}
+
+/* After a fault the mapping holds the guard's zero pages from the faulting
+ * page on: a fresh one shows the object again (and faults again where it
+ * is still short). The old mapping stays if mmap fails, and so does the
+ * fault, for the next operation to report and retry. */
+static void map_again(nmc_shmtable *t)
+{
+    void *p;
+    if (map_fresh(t, t->map_len, &p) != NMC_OK)
+        return;
+    nmc_sys_guard_move(t->guard, NULL, 0);
+    munmap(t->map, t->map_len);
+    t->map = p;
+    nmc_sys_guard_move(t->guard, p, t->map_len);
+    nmc_sys_guard_clear(t->guard);
+}
+
+void shmt_unmap(nmc_shmtable *t)
+{
+    if (t->map == NULL)
+        return;
+    nmc_sys_guard_remove(t->guard);
+    munmap(t->map, t->map_len);
+    t->map = NULL;
+    t->guard = NULL;
+}
+
+bool shmt_fault_noted(nmc_shmtable *t, const void *at)
+{
+    uintptr_t off = (uintptr_t)at - (uintptr_t)t->map;
+    shmt_corrupt(t, off < t->map_len ? (uint32_t)(off / t->pagesize) : 0, "truncated");
+    return true;
+}
+
+int shmt_cut(nmc_shmtable *t)
+{
+    /* Callbacks of an iteration hold pointers into the mapping: the
+     * iteration maps again when it ends. */
+    if (t->iter_depth == 0)
+        map_again(t);
+    return NMC_ECORRUPT;
+}
+
+int shmt_end(nmc_shmtable *t, int rc)
+{
+    return shmt_faulted(t) ? shmt_cut(t) : rc;
 }
 
 int shmt_map_object(nmc_shmtable *t, size_t *size)
@@ -82,19 +149,19 @@ uint32_t shmt_pages_for(const struct view *v, size_t len)
     return len == 0 ? 1 : (uint32_t)((len + d - 1) / d);
 }
 
-/* The hash area of a journaled switch (shmt_rehash), if the journal holds
- * one that describes a possible area. */
-static bool pending_area(const nmc_shmtable *t, uint32_t *start, uint32_t *pages,
-                         uint32_t *cells)
+/* The hash area of a journaled switch (shmt_rehash) of c cells (the
+ * journal's cells word, read by the caller), in a table of npages pages:
+ * true, with its start and pages, if the journal describes a possible
+ * area. */
+static bool pending_area(const nmc_shmtable *t, uint32_t npages, uint32_t c, uint32_t *start,
+                         uint32_t *pages)
 {
-    uint32_t c = __atomic_load_n(&t->map[H_PENDING_CELLS], __ATOMIC_ACQUIRE);
-    uint32_t s = hdr_get(t, H_PENDING_START), npages = hdr_get(t, H_NPAGES);
+    uint32_t s = hdr_get(t, H_PENDING_START);
     if (c < MIN_CELLS || c > MAX_CELLS || (c & (c - 1)) != 0 || s < 1 || s >= npages ||
         shmt_hash_pages(t->pagesize, c) > npages - s)
         return false;
     *start = s;
     *pages = shmt_hash_pages(t->pagesize, c);
-    *cells = c;
     return true;
 }
 
@@ -123,9 +190,12 @@ int shmt_view(nmc_shmtable *t, struct view *v)
     /* A switch a dead writer left half done: read the area it was moving
      * to (complete before it was journaled), as the repair will install.
      * (The empty journal is tested here: every read makes a view.) */
-    if (__atomic_load_n(&t->map[H_PENDING_CELLS], __ATOMIC_ACQUIRE) != 0 &&
-        pending_area(t, &v->hstart, &v->hpages, &v->ncells) && v->top < v->hstart + v->hpages)
-        v->top = v->hstart + v->hpages;
+    uint32_t cells = LOAD_ACQ(&t->map[H_PENDING_CELLS]);
+    if (cells != 0 && pending_area(t, npages, cells, &v->hstart, &v->hpages)) {
+        v->ncells = cells;
+        if (v->top < v->hstart + v->hpages)
+            v->top = v->hstart + v->hpages;
+    }
     if (v->top < 2 || v->top > npages)
         return shmt_corrupt(t, 0, "top");
     if (v->ncells < MIN_CELLS || v->ncells > MAX_CELLS || (v->ncells & (v->ncells - 1)) != 0)
@@ -171,11 +241,14 @@ uint32_t shmt_alloc_page(nmc_shmtable *t, struct view *v)
 {
     uint32_t head = hdr_get(t, H_FREE_HEAD);
     if (head != 0) {
-        uint32_t *p = page_at(v, head);
-        if (!page_ok(v, head) || p[P_TAG] != TAG_FREE || hdr_get(t, H_NFREE) == 0)
+        uint32_t nfree = hdr_get(t, H_NFREE);
+        if (!page_ok(v, head) || nfree == 0)
             return 0;
-        hdr_set(t, H_FREE_HEAD, p[1]);
-        hdr_set(t, H_NFREE, hdr_get(t, H_NFREE) - 1);
+        const uint32_t *p = page_at(v, head);
+        if (LOAD_ONCE(&p[P_TAG]) != TAG_FREE)
+            return 0;
+        hdr_set(t, H_FREE_HEAD, LOAD_ONCE(&p[1])); /* checked when it is taken */
+        hdr_set(t, H_NFREE, nfree - 1);
         return head;
     }
     if (v->top == v->npages)
@@ -207,10 +280,12 @@ int shmt_format(nmc_shmtable *t, uint64_t hint)
     uint64_t npages = size / t->pagesize;
     if (npages > MAX_PAGES)
         npages = MAX_PAGES;
-    if (npages < want) {
+    if (npages < want)
         npages = want;
-        rc = nmc_sys_commit(t->d->fd, 0, (off_t)(npages * t->pagesize));
-    }
+    /* Every page below npages is committed before it is used (growth
+     * commits the pages it adds): the ones the object already had may be
+     * holes, which a full tmpfs cannot fill at their first touch. */
+    rc = nmc_sys_commit(t->d->fd, 0, (off_t)(npages * t->pagesize));
     if (rc == NMC_OK && npages * t->pagesize != t->map_len)
         rc = map_to(t, npages * t->pagesize);
     if (rc != NMC_OK)
@@ -240,12 +315,12 @@ static int rehash_one(nmc_shmtable *t, const struct view *v, uint32_t key, uint3
     uint32_t i = hash_slot(v, (int32_t)key);
     for (uint32_t n = 0; n < v->ncells; n++, i = (i + 1) & (v->ncells - 1)) {
         uint32_t *c = cell_at(v, i);
-        if (c[1] == CELL_EMPTY) {
+        if (LOAD_ONCE(&c[1]) == CELL_EMPTY) {
             c[0] = key;
             c[1] = pg;
             return NMC_OK;
         }
-        if (c[0] == key)
+        if (LOAD_ONCE(&c[0]) == key)
             return shmt_corrupt(t, v->hstart + (uint32_t)(2 * (size_t)i / v->pw), "cell key");
     }
     return shmt_corrupt(t, 0, "nkeys");
@@ -272,9 +347,10 @@ int shmt_rehash(nmc_shmtable *t, struct view *v, uint64_t extra)
     uint32_t live = 0;
     for (uint32_t i = 0; i < v->ncells && rc == NMC_OK; i++) {
         const uint32_t *c = cell_at(v, i);
-        if (c[1] != CELL_EMPTY && c[1] != CELL_DELETED) {
-            rc = ++live > nkeys ? shmt_corrupt(t, 0, "nkeys") : rehash_one(t, &n, c[0], c[1]);
-        }
+        uint32_t pg = LOAD_ONCE(&c[1]);
+        if (pg != CELL_EMPTY && pg != CELL_DELETED)
+            rc = ++live > nkeys ? shmt_corrupt(t, 0, "nkeys")
+                                : rehash_one(t, &n, LOAD_ONCE(&c[0]), pg);
     }
     if (rc == NMC_OK && live != nkeys)
         rc = shmt_corrupt(t, 0, "nkeys");
@@ -295,8 +371,8 @@ int shmt_rehash(nmc_shmtable *t, struct view *v, uint64_t extra)
 
 void shmt_finish_rehash(nmc_shmtable *t)
 {
-    uint32_t start, pages, cells;
-    if (pending_area(t, &start, &pages, &cells)) {
+    uint32_t cells = LOAD_ACQ(&t->map[H_PENDING_CELLS]), start, pages;
+    if (pending_area(t, hdr_get(t, H_NPAGES), cells, &start, &pages)) {
         if (hdr_get(t, H_TOP) < start + pages)
             hdr_set(t, H_TOP, start + pages);
         hdr_set(t, H_HASH_START, start);

@@ -1,6 +1,16 @@
 /* Internals of the shmtable module: the descriptor and table structs, the
  * format's constants (documented in nmc/shmtable.h) and the helpers the
- * source files share. */
+ * source files share.
+ *
+ * The mapped object is input (impl/README.md, "Shared memory is input"):
+ * any process that can open it may rewrite any word at any time. So every
+ * word of it is read once into a local (LOAD_ONCE, or hdr_get for a header
+ * word, which is the same), the local is validated, and only the local is
+ * used after that: a check followed by a second read of the same word is a
+ * bug. What a walk validated is handed on in locals (struct binding, the
+ * page numbers a mutation frees) rather than read again. The geometry
+ * checked when the table was opened (the page size) is kept in the handle;
+ * the header's other words are checked by every view. */
 #ifndef NMC_SHMTABLE_INTERNAL_H
 #define NMC_SHMTABLE_INTERNAL_H
 
@@ -8,8 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomics.h"
 #include "nmc/shmtable.h"
 #include "nmc/status.h"
+#include "nmc/sys.h"
 
 struct nmc_shm_descr {
     int fd;
@@ -66,6 +78,7 @@ struct nmc_shmtable {
     uint32_t pagesize, pw; /* bytes and words per page */
     uint32_t *map;         /* the object, mapped */
     size_t map_len;
+    nmc_sys_guard *guard;  /* the mapping's SIGBUS guard; NULL while unmapped */
     enum lock_mode held;
     int group_depth;
     int iter_depth;        /* callbacks holding pointers run: no remap, no mutation */
@@ -84,9 +97,10 @@ struct view {
 /* Records where corruption was found and returns NMC_ECORRUPT. */
 int shmt_corrupt(nmc_shmtable *t, uint32_t page, const char *field);
 
+/* LOAD_ONCE of header word i. */
 static inline uint32_t hdr_get(const nmc_shmtable *t, int i)
 {
-    return __atomic_load_n(&t->map[i], __ATOMIC_RELAXED);
+    return LOAD_ONCE(&t->map[i]);
 }
 static inline void hdr_set(nmc_shmtable *t, int i, uint32_t x)
 {
@@ -113,10 +127,60 @@ static inline bool page_ok(const struct view *v, uint32_t pg)
 {
     return pg >= 1 && pg < v->top && (pg < v->hstart || pg - v->hstart >= v->hpages);
 }
+/* The page whose data words start at data (a walk's block). */
+static inline uint32_t page_of_data(const struct view *v, const int32_t *data)
+{
+    return (uint32_t)(((const uint32_t *)data - P_DATA - v->w) / v->pw);
+}
+
+/* Cell i, read once: its page (CELL_EMPTY, CELL_DELETED or the first page
+ * of the key's newest binding, unchecked); *key = its key. */
+static inline uint32_t cell_get(const struct view *v, uint32_t i, int32_t *key)
+{
+    const uint32_t *c = cell_at(v, i);
+    *key = (int32_t)LOAD_ONCE(&c[0]);
+    return LOAD_ONCE(&c[1]);
+}
+static inline bool cell_live(uint32_t pg)
+{
+    return pg != CELL_EMPTY && pg != CELL_DELETED;
+}
+
+/* The first page of a binding as shmt_binding read and validated it. */
+struct binding {
+    int32_t key;
+    uint32_t first;  /* its first page                                   */
+    uint32_t len;    /* value length in words                            */
+    uint32_t npages; /* pages the value takes (>= 1, < top)              */
+    uint32_t older;  /* first page of the next older binding, unchecked  */
+};
 
 /* ---- format.c ----------------------------------------------------------- */
 /* Maps the whole object (nothing when empty); *size = its size. */
 int shmt_map_object(nmc_shmtable *t, size_t *size);
+void shmt_unmap(nmc_shmtable *t);
+/* Records the page of a fault at address at (field "truncated"); true. */
+bool shmt_fault_noted(nmc_shmtable *t, const void *at);
+/* True if the object was truncated under the mapping: the guard caught a
+ * fault since the mapping was made, or does now at its last byte (the
+ * object never shrinks otherwise, so this catches a cut whatever pages
+ * the operation used). Records the fault. */
+static inline bool shmt_faulted(nmc_shmtable *t)
+{
+    if (t->guard == NULL)
+        return false;
+    (void)((volatile const unsigned char *)t->map)[t->map_len - 1];
+    const void *at = nmc_sys_guard_fault(t->guard);
+    return at != NULL && shmt_fault_noted(t, at);
+}
+/* After shmt_faulted said so: NMC_ECORRUPT, and the mapping is made afresh
+ * for the next operation (outside iterations: their callbacks hold
+ * pointers into it). */
+int shmt_cut(nmc_shmtable *t);
+/* The status of an operation that got rc: shmt_cut's if the object was
+ * truncated under it. Reads end with it; mutations look before they start
+ * and before they complete (lock.c). */
+int shmt_end(nmc_shmtable *t, int rc);
 /* Remaps if another process grew the object, then loads and validates the
  * header into *v. */
 int shmt_view(nmc_shmtable *t, struct view *v);
@@ -153,22 +217,25 @@ typedef int (*shmt_write_fn)(nmc_shmtable *t, struct view *v, void *arg);
 int shmt_write(nmc_shmtable *t, shmt_write_fn fn, void *arg);
 
 /* ---- ops.c --------------------------------------------------------------- */
-/* Cell index of key, or v->ncells if absent. */
-uint32_t shmt_lookup(const struct view *v, int32_t key);
-/* Validates first page pg of a binding of key; *len = its value length. */
+/* Cell index of key, or v->ncells if absent; *pg = the cell's page (the
+ * newest binding, unchecked) when present. */
+uint32_t shmt_lookup(const struct view *v, int32_t key, uint32_t *pg);
+/* Reads and validates first page pg of a binding of key into *b. */
 int shmt_binding(nmc_shmtable *t, const struct view *v, uint32_t pg, int32_t key,
-                 uint32_t *len);
-/* Walks the pages of binding first of key, validating each, and calls
- * fn(data, words, arg) per page; a nonzero fn result stops and is returned. */
+                 struct binding *b);
+/* Walks the pages of binding b (from shmt_binding), validating each link,
+ * and calls fn(data, words, arg) per page, b->len words in all; a nonzero
+ * fn result stops and is returned. */
 typedef int (*shmt_block_fn)(int32_t *data, size_t n, void *arg);
-int shmt_walk(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key,
+int shmt_walk(nmc_shmtable *t, const struct view *v, const struct binding *b,
               shmt_block_fn fn, void *arg);
 /* A shmt_block_fn appending to *(int32_t **)arg. */
 int shmt_copy_out(int32_t *data, size_t n, void *arg);
-/* Validates binding cur, unlinks it (older of prev, or the newest when prev
- * is 0) from cell c, then frees it. */
-int shmt_unlink_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
-                        uint32_t cur, int32_t key);
+/* Removes binding b of cell c: validates all its pages, unlinks it with one
+ * store (from the older link of page prev, or from the cell when prev is
+ * 0), then frees the pages the validation found. */
+int shmt_remove_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
+                        const struct binding *b);
 
 /* ---- check.c ------------------------------------------------------------ */
 /* After a writer died inside a mutation (write-locked, change counter

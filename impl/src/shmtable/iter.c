@@ -1,5 +1,6 @@
 /* Iterations: find_all, iter, iter_keys, fold (read-locked while the
- * callbacks run) and block access: read_blocks, write_blocks. */
+ * callbacks run) and block access: read_blocks, write_blocks. The
+ * mapping's words are read once (internal.h). */
 #include <stdlib.h>
 
 #include "internal.h"
@@ -22,52 +23,45 @@ static int point(int32_t *data, size_t n, void *arg)
     return NMC_OK;
 }
 
-/* Calls it->fn on binding pg of key: a one-page value in place, a longer
- * one assembled in the scratch buffer. */
+/* Calls it->fn on binding b: a one-page value in place, a longer one
+ * assembled in the scratch buffer (b->len words, as validated). */
 static int call_binding(nmc_shmtable *t, const struct view *v, struct iteration *it,
-                        uint32_t pg, int32_t key)
+                        const struct binding *b)
 {
-    uint32_t len;
-    int rc = shmt_binding(t, v, pg, key, &len);
-    if (rc != NMC_OK)
-        return rc;
     int32_t *value = NULL;
-    if (shmt_pages_for(v, len) == 1) {
-        rc = shmt_walk(t, v, pg, key, point, &value);
+    int rc;
+    if (b->npages == 1) {
+        rc = shmt_walk(t, v, b, point, &value);
     } else {
-        if (len > it->scratch_cap) {
-            int32_t *p = realloc(it->scratch, (size_t)len * sizeof *p);
+        if (b->len > it->scratch_cap) {
+            int32_t *p = realloc(it->scratch, (size_t)b->len * sizeof *p);
             if (p == NULL)
                 return NMC_ENOMEM;
             it->scratch = p;
-            it->scratch_cap = len;
+            it->scratch_cap = b->len;
         }
         int32_t *dst = value = it->scratch;
-        rc = shmt_walk(t, v, pg, key, shmt_copy_out, &dst);
+        rc = shmt_walk(t, v, b, shmt_copy_out, &dst);
     }
-    return rc != NMC_OK ? rc : it->fn(key, value, len, it->user);
+    return rc != NMC_OK ? rc : it->fn(b->key, value, b->len, it->user);
 }
 
-/* Every binding of the key in cell c, newest first. */
+/* Every binding of key, newest first, from the newest's first page. */
 static int each_binding(nmc_shmtable *t, const struct view *v, struct iteration *it,
-                        uint32_t c)
+                        int32_t key, uint32_t newest)
 {
-    const uint32_t *cell = cell_at(v, c);
-    int32_t key = (int32_t)cell[0];
-    for (uint32_t pg = cell[1]; pg != 0; pg = page_at(v, pg)[P_OLDER]) {
+    for (uint32_t pg = newest; pg != 0;) {
         if (it->budget-- == 0)
             return shmt_corrupt(t, pg, "older");
-        int rc = call_binding(t, v, it, pg, key); /* validates pg */
+        struct binding b;
+        int rc = shmt_binding(t, v, pg, key, &b);
+        if (rc == NMC_OK)
+            rc = call_binding(t, v, it, &b);
         if (rc != NMC_OK)
             return rc;
+        pg = b.older;
     }
     return NMC_OK;
-}
-
-static bool live(const struct view *v, uint32_t c)
-{
-    uint32_t pg = cell_at(v, c)[1];
-    return pg != CELL_EMPTY && pg != CELL_DELETED;
 }
 
 static int run_iteration(nmc_shmtable *t, const struct view *v, void *arg)
@@ -91,8 +85,8 @@ static int iterate(nmc_shmtable *t, struct iteration *it)
 
 static int run_find_all(nmc_shmtable *t, const struct view *v, struct iteration *it)
 {
-    uint32_t c = shmt_lookup(v, it->key);
-    return c == v->ncells ? NMC_OK : each_binding(t, v, it, c);
+    uint32_t newest = 0, c = shmt_lookup(v, it->key, &newest);
+    return c == v->ncells ? NMC_OK : each_binding(t, v, it, it->key, newest);
 }
 
 int nmc_shmtable_find_all(nmc_shmtable *t, int32_t key, nmc_shmtable_binding_fn fn,
@@ -105,10 +99,12 @@ int nmc_shmtable_find_all(nmc_shmtable *t, int32_t key, nmc_shmtable_binding_fn 
 static int run_iter(nmc_shmtable *t, const struct view *v, struct iteration *it)
 {
     int rc = NMC_OK;
-    for (uint32_t c = 0; c < v->ncells && rc == NMC_OK; c++)
-        if (live(v, c))
-            rc = it->fn != NULL ? each_binding(t, v, it, c)
-                                : it->key_fn((int32_t)cell_at(v, c)[0], it->user);
+    for (uint32_t c = 0; c < v->ncells && rc == NMC_OK; c++) {
+        int32_t key;
+        uint32_t newest = cell_get(v, c, &key);
+        if (cell_live(newest))
+            rc = it->fn != NULL ? each_binding(t, v, it, key, newest) : it->key_fn(key, it->user);
+    }
     return rc;
 }
 
@@ -155,32 +151,31 @@ static int block_ctrl(int32_t *data, size_t n, void *arg)
 static int run_blocks(nmc_shmtable *t, const struct view *v, void *arg)
 {
     struct blocks *b = arg;
-    uint32_t c = shmt_lookup(v, b->key);
+    uint32_t pg = 0, c = shmt_lookup(v, b->key, &pg);
     if (c == v->ncells)
         return NMC_OK;
-    uint32_t prev = 0, pg = cell_at(v, c)[1], budget = v->top;
+    uint32_t prev = 0, budget = v->top;
     int rc = NMC_OK;
     t->iter_depth++;
     while (pg != 0 && rc == NMC_OK) {
-        if (budget-- == 0) {
-            rc = shmt_corrupt(t, pg, "older");
+        struct binding bd;
+        rc = budget-- == 0 ? shmt_corrupt(t, pg, "older") : shmt_binding(t, v, pg, b->key, &bd);
+        if (rc != NMC_OK)
             break;
-        }
         b->remove = false;
-        rc = shmt_walk(t, v, pg, b->key, block_ctrl, b);
+        rc = shmt_walk(t, v, &bd, block_ctrl, b);
         if (rc == NMC_OK)
             rc = block_ctrl(NULL, 0, b);
         if (rc != NMC_OK && rc != NMC_SHMTABLE_NEXT && rc != NMC_SHMTABLE_BREAK)
             break;
-        uint32_t older = page_at(v, pg)[P_OLDER];
         if (b->remove) {
-            int st = shmt_unlink_binding(t, v, c, prev, pg, b->key);
+            int st = shmt_remove_binding(t, v, c, prev, &bd);
             rc = st != NMC_OK ? st : rc;
         } else {
             prev = pg;
         }
         rc = rc == NMC_SHMTABLE_NEXT ? NMC_OK : rc;
-        pg = older;
+        pg = bd.older;
     }
     t->iter_depth--;
     return rc == NMC_SHMTABLE_BREAK ? NMC_OK : rc;

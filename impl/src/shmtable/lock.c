@@ -1,6 +1,8 @@
 /* Locking: OFD record locks on byte 0 (read / write), lock upgrades with
  * deadlock detection, groups, optimistic reads validated against the
- * change counter, and the read / write frames every operation runs in. */
+ * change counter, and the read / write frames every operation runs in.
+ * The mapping's words are read once (internal.h); an optimistic read
+ * reads the change counter a second time on purpose, to compare. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -107,19 +109,18 @@ static bool read_optimistic(nmc_shmtable *t, shmt_read_fn fn, void *arg, int *rc
     return false;
 }
 
-/* Under the write lock, an odd change counter means that the writer who
- * made it odd died inside its mutation: finish or undo what it left
- * (shmtable.h, "Writers that die"), and even the counter. */
-static int recover(nmc_shmtable *t)
+/* Finishes or undoes what a writer that died inside its mutation left
+ * (shmtable.h, "Writers that die"; the write lock held, the counter s it
+ * left odd), and evens the counter. */
+static int repair_dead_writer(nmc_shmtable *t, uint32_t s)
 {
-    uint32_t s = hdr_get(t, H_SEQ);
-    if (!(s & 1))
-        return NMC_OK;
     shmt_finish_rehash(t);
     struct view v;
     int rc = shmt_view(t, &v);
     if (rc == NMC_OK)
-        rc = shmt_repair(t, &v);
+        rc = shmt_faulted(t) ? NMC_ECORRUPT : shmt_repair(t, &v);
+    if (rc == NMC_OK && shmt_faulted(t))
+        rc = NMC_ECORRUPT; /* a truncation cut the repair short: not done */
     if (rc == NMC_OK)
         __atomic_store_n(&t->map[H_SEQ], s + 1, __ATOMIC_RELEASE);
     return rc;
@@ -136,7 +137,8 @@ static int lock_for_reading(nmc_shmtable *t)
         return rc;
     shmt_unlock(t);
     rc = shmt_lock(t, HELD_WRITE);
-    if (rc == NMC_OK && (rc = recover(t)) != NMC_OK)
+    uint32_t seq = rc == NMC_OK ? hdr_get(t, H_SEQ) : 0;
+    if ((seq & 1) && (rc = repair_dead_writer(t, seq)) != NMC_OK)
         shmt_unlock(t);
     return rc;
 }
@@ -146,16 +148,16 @@ int shmt_read(nmc_shmtable *t, bool optimistic, shmt_read_fn fn, void *arg)
     int rc;
     if (optimistic && t->held == HELD_NONE && t->group_depth == 0 &&
         read_optimistic(t, fn, arg, &rc))
-        return rc;
+        return shmt_end(t, rc);
     rc = lock_for_reading(t);
-    if (rc != NMC_OK)
-        return rc;
-    struct view v;
-    rc = shmt_view(t, &v);
-    if (rc == NMC_OK)
-        rc = fn(t, &v, arg);
-    shmt_unlock(t);
-    return rc;
+    if (rc == NMC_OK) {
+        struct view v;
+        rc = shmt_view(t, &v);
+        if (rc == NMC_OK)
+            rc = fn(t, &v, arg);
+        shmt_unlock(t);
+    }
+    return shmt_end(t, rc);
 }
 
 int shmt_write(nmc_shmtable *t, shmt_write_fn fn, void *arg)
@@ -165,23 +167,29 @@ int shmt_write(nmc_shmtable *t, shmt_write_fn fn, void *arg)
     if (!t->d->writable)
         return NMC_EPERM;
     int rc = shmt_lock(t, HELD_WRITE);
-    if (rc == NMC_OK) /* without locks nobody else writes (shmtable.h) */
-        rc = recover(t);
-    if (rc != NMC_OK) {
-        shmt_unlock(t);
-        return rc;
+    /* Odd: the writer that made it odd died inside its mutation (without
+     * locks nobody else writes, shmtable.h). */
+    uint32_t seq = rc == NMC_OK ? hdr_get(t, H_SEQ) : 0;
+    if (seq & 1) {
+        rc = repair_dead_writer(t, seq);
+        seq++;
     }
     struct view v;
-    rc = shmt_view(t, &v);
-    if (rc == NMC_OK) {
+    if (rc == NMC_OK)
+        rc = shmt_view(t, &v);
+    bool cut = shmt_faulted(t); /* a mutation starts on a whole object */
+    if (rc == NMC_OK && !cut) {
         /* Odd while we write (a writer that dies leaves it odd: readers
          * then lock, and the next one to hold the write lock repairs). */
-        uint32_t s = hdr_get(t, H_SEQ) | 1;
-        hdr_set(t, H_SEQ, s);
+        hdr_set(t, H_SEQ, seq + 1);
         __atomic_thread_fence(__ATOMIC_RELEASE);
         rc = fn(t, &v, arg);
-        __atomic_store_n(&t->map[H_SEQ], s + 1, __ATOMIC_RELEASE);
+        /* A mutation cut short by a truncation may have written part of
+         * what it meant to: the counter stays odd, as a dead writer's. */
+        cut = shmt_faulted(t);
+        if (!cut)
+            __atomic_store_n(&t->map[H_SEQ], seq + 2, __ATOMIC_RELEASE);
     }
     shmt_unlock(t);
-    return rc;
+    return cut ? shmt_cut(t) : rc;
 }

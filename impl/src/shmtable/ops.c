@@ -1,68 +1,91 @@
 /* Table operations on single keys: add, replace, remove, find, mem,
- * length, and the binding helpers (lookup, validation, walk, free). */
+ * length, and the binding helpers (lookup, validation, walk, free). Every
+ * word of the mapping is read once (internal.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-uint32_t shmt_lookup(const struct view *v, int32_t key)
+uint32_t shmt_lookup(const struct view *v, int32_t key, uint32_t *pg)
 {
     uint32_t mask = v->ncells - 1, i = hash_slot(v, key);
     for (uint32_t n = 0; n < v->ncells; n++, i = (i + 1) & mask) {
         const uint32_t *c = cell_at(v, i);
-        if (c[1] == CELL_EMPTY)
+        uint32_t page = LOAD_ONCE(&c[1]);
+        if (page == CELL_EMPTY)
             break;
-        if (c[1] != CELL_DELETED && (int32_t)c[0] == key)
+        if (page != CELL_DELETED && (int32_t)LOAD_ONCE(&c[0]) == key) {
+            *pg = page;
             return i;
+        }
     }
     return v->ncells;
 }
 
 int shmt_binding(nmc_shmtable *t, const struct view *v, uint32_t pg, int32_t key,
-                 uint32_t *len)
+                 struct binding *b)
 {
     if (!page_ok(v, pg))
         return shmt_corrupt(t, pg, "page number");
     const uint32_t *p = page_at(v, pg);
-    if (p[P_TAG] != TAG_FIRST)
+    if (LOAD_ONCE(&p[P_TAG]) != TAG_FIRST)
         return shmt_corrupt(t, pg, "tag");
-    if ((int32_t)p[P_KEY] != key)
+    if ((int32_t)LOAD_ONCE(&p[P_KEY]) != key)
         return shmt_corrupt(t, pg, "key");
-    uint32_t n = shmt_pages_for(v, p[P_LEN]);
+    uint32_t len = LOAD_ONCE(&p[P_LEN]), n = shmt_pages_for(v, len);
     if (n == 0 || n >= v->top)
         return shmt_corrupt(t, pg, "length");
-    *len = p[P_LEN];
+    *b = (struct binding){key, pg, len, n, LOAD_ONCE(&p[P_OLDER])};
     return NMC_OK;
 }
 
-int shmt_walk(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key,
+/* Validates next, the link from page pg to follow page number i (>= 1) of
+ * a binding of key. */
+static int follow_ok(nmc_shmtable *t, const struct view *v, uint32_t pg, uint32_t next,
+                     int32_t key, uint32_t i)
+{
+    if (!page_ok(v, next))
+        return shmt_corrupt(t, pg, "next");
+    const uint32_t *q = page_at(v, next);
+    if (LOAD_ONCE(&q[P_TAG]) != TAG_CONT)
+        return shmt_corrupt(t, next, "tag");
+    if ((int32_t)LOAD_ONCE(&q[P_KEY]) != key)
+        return shmt_corrupt(t, next, "key");
+    if (LOAD_ONCE(&q[P_SEQNO]) != i)
+        return shmt_corrupt(t, next, "seqno");
+    return NMC_OK;
+}
+
+int shmt_walk(nmc_shmtable *t, const struct view *v, const struct binding *b,
               shmt_block_fn fn, void *arg)
 {
-    uint32_t len;
-    int rc = shmt_binding(t, v, first, key, &len);
-    if (rc != NMC_OK)
-        return rc;
-    uint32_t d = data_words(v), npages = shmt_pages_for(v, len), pg = first;
+    uint32_t d = data_words(v), pg = b->first;
     for (uint32_t i = 0;; i++) {
         uint32_t *p = page_at(v, pg);
-        size_t n = len - (size_t)i * d < d ? len - (size_t)i * d : d;
-        rc = fn((int32_t *)p + P_DATA, n, arg);
+        size_t left = b->len - (size_t)i * d;
+        int rc = fn((int32_t *)p + P_DATA, left < d ? left : d, arg);
         if (rc != NMC_OK)
             return rc;
-        uint32_t next = p[P_NEXT];
-        if (i + 1 == npages)
+        uint32_t next = LOAD_ONCE(&p[P_NEXT]);
+        if (i + 1 == b->npages)
             return next == 0 ? NMC_OK : shmt_corrupt(t, pg, "next");
-        if (!page_ok(v, next))
-            return shmt_corrupt(t, pg, "next");
-        const uint32_t *q = page_at(v, next);
-        if (q[P_TAG] != TAG_CONT)
-            return shmt_corrupt(t, next, "tag");
-        if ((int32_t)q[P_KEY] != key)
-            return shmt_corrupt(t, next, "key");
-        if (q[P_SEQNO] != i + 1)
-            return shmt_corrupt(t, next, "seqno");
+        if ((rc = follow_ok(t, v, pg, next, b->key, i + 1)) != NMC_OK)
+            return rc;
         pg = next;
     }
 }
+
+/* ---- removing a binding ---------------------------------------------------- */
+
+/* The pages of a binding as its validating walk passed them: what a
+ * mutation frees after its commit, so that it never follows the binding's
+ * links again (a writer racing it could have changed them by then). */
+struct page_list {
+    const struct view *v;
+    uint32_t *pg;      /* room for the binding's pages: small, or malloc'd */
+    uint32_t n;        /* recorded so far (at most npages: one per block)  */
+    uint32_t small[4];
+};
 
 static int no_op(int32_t *data, size_t n, void *arg)
 {
@@ -70,22 +93,45 @@ static int no_op(int32_t *data, size_t n, void *arg)
     return NMC_OK;
 }
 
-/* Validates every page of binding first of key: a mutation checks what it
- * will unlink or free before its commit, so a corrupt one changes nothing. */
-static int check_binding(nmc_shmtable *t, const struct view *v, uint32_t first, int32_t key)
+static int note_page(int32_t *data, size_t n, void *arg)
 {
-    return shmt_walk(t, v, first, key, no_op, NULL);
+    struct page_list *l = arg;
+    (void)n;
+    l->pg[l->n++] = page_of_data(l->v, data);
+    return NMC_OK;
 }
 
-/* Returns the pages of binding first, validated, to the free list. */
-static void release_binding(nmc_shmtable *t, const struct view *v, uint32_t first)
+static void list_done(struct page_list *l)
 {
-    uint32_t npages = shmt_pages_for(v, page_at(v, first)[P_LEN]);
-    for (uint32_t i = 0, pg = first; i < npages; i++) {
-        uint32_t next = page_at(v, pg)[P_NEXT];
-        shmt_free_page(t, v, pg);
-        pg = next;
-    }
+    if (l->pg != l->small)
+        free(l->pg);
+}
+
+/* Validates every page of binding b: a mutation checks what it will unlink
+ * or free before its commit, so a corrupt one changes nothing. With l, the
+ * pages are recorded there (release the list with list_done). */
+static int check_binding(nmc_shmtable *t, const struct view *v, const struct binding *b,
+                         struct page_list *l)
+{
+    if (l == NULL)
+        return shmt_walk(t, v, b, no_op, NULL);
+    *l = (struct page_list){.v = v};
+    l->pg = b->npages <= sizeof l->small / sizeof *l->small ? l->small
+                                                            : malloc(b->npages * sizeof *l->pg);
+    if (l->pg == NULL)
+        return NMC_ENOMEM;
+    int rc = shmt_walk(t, v, b, note_page, l);
+    if (rc != NMC_OK)
+        list_done(l);
+    return rc;
+}
+
+/* Returns the pages of a binding, as check_binding recorded them, to the
+ * free list. */
+static void release_binding(nmc_shmtable *t, const struct view *v, const struct page_list *l)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        shmt_free_page(t, v, l->pg[i]);
     hdr_set(t, H_NBINDINGS, hdr_get(t, H_NBINDINGS) - 1);
 }
 
@@ -96,22 +142,23 @@ static void commit(uint32_t *word, uint32_t x)
     __atomic_store_n(word, x, __ATOMIC_RELEASE);
 }
 
-int shmt_unlink_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
-                        uint32_t cur, int32_t key)
+int shmt_remove_binding(nmc_shmtable *t, const struct view *v, uint32_t c, uint32_t prev,
+                        const struct binding *b)
 {
-    uint32_t older = page_at(v, cur)[P_OLDER];
-    int rc = check_binding(t, v, cur, key);
+    struct page_list doomed;
+    int rc = check_binding(t, v, b, &doomed);
     if (rc != NMC_OK)
         return rc;
     if (prev != 0) {
-        commit(&page_at(v, prev)[P_OLDER], older);
-    } else if (older != 0) {
-        commit(&cell_at(v, c)[1], older);
+        commit(&page_at(v, prev)[P_OLDER], b->older);
+    } else if (b->older != 0) {
+        commit(&cell_at(v, c)[1], b->older);
     } else {
         commit(&cell_at(v, c)[1], CELL_DELETED);
         hdr_set(t, H_NKEYS, hdr_get(t, H_NKEYS) - 1);
     }
-    release_binding(t, v, cur);
+    release_binding(t, v, &doomed);
+    list_done(&doomed);
     return NMC_OK;
 }
 
@@ -157,9 +204,9 @@ static int insert_cell(nmc_shmtable *t, const struct view *v, int32_t key, uint3
 {
     uint32_t mask = v->ncells - 1, i = hash_slot(v, key);
     for (uint32_t n = 0; n < v->ncells; n++, i = (i + 1) & mask) {
-        uint32_t *c = cell_at(v, i);
-        if (c[1] == CELL_EMPTY || c[1] == CELL_DELETED) {
-            if (c[1] == CELL_EMPTY)
+        uint32_t *c = cell_at(v, i), pg = LOAD_ONCE(&c[1]);
+        if (pg == CELL_EMPTY || pg == CELL_DELETED) {
+            if (pg == CELL_EMPTY)
                 hdr_set(t, H_USED, hdr_get(t, H_USED) + 1);
             c[0] = (uint32_t)key;
             commit(&c[1], first);
@@ -170,43 +217,60 @@ static int insert_cell(nmc_shmtable *t, const struct view *v, int32_t key, uint3
     return shmt_corrupt(t, 0, "used");
 }
 
-static int do_put(nmc_shmtable *t, struct view *v, void *arg)
+/* Writes a's value into npages new pages and publishes it: in a new cell
+ * (old NULL), on top of binding old of cell c, or, with doomed (old's
+ * pages, validated), in old's place, freeing old after the commit. */
+static int put_binding(nmc_shmtable *t, struct view *v, const struct put *a, uint32_t npages,
+                       uint32_t c, const struct binding *old, const struct page_list *doomed)
 {
-    const struct put *a = arg;
-    uint32_t npages = shmt_pages_for(v, a->len), cell = shmt_lookup(v, a->key);
-    if (npages == 0)
-        return NMC_EINVAL;
-    int rc;
-    if (cell == v->ncells && 2 * ((uint64_t)hdr_get(t, H_USED) + 1) > v->ncells) {
-        rc = shmt_rehash(t, v, 1);
-        if (rc != NMC_OK)
-            return rc;
-        cell = v->ncells; /* still absent */
-    }
-    bool bound = cell < v->ncells, replace = bound && a->replace;
-    uint32_t old = bound ? cell_at(v, cell)[1] : 0;
-    if (bound && (rc = check_binding(t, v, old, a->key)) != NMC_OK)
-        return rc;
     /* New pages even for a replace: the old value stays whole until the
      * commit, and is freed after it. */
-    rc = shmt_reserve(t, v, npages);
-    if (rc != NMC_OK)
-        return rc;
+    int rc = shmt_reserve(t, v, npages);
     uint32_t first;
-    rc = write_binding(t, v, a, npages, &first);
+    if (rc == NMC_OK)
+        rc = write_binding(t, v, a, npages, &first);
     if (rc != NMC_OK)
         return rc;
-    page_at(v, first)[P_OLDER] = replace ? page_at(v, old)[P_OLDER] : old;
-    if (!bound)
+    page_at(v, first)[P_OLDER] = old == NULL ? 0 : doomed != NULL ? old->older : old->first;
+    if (old == NULL)
         rc = insert_cell(t, v, a->key, first);
     else
-        commit(&cell_at(v, cell)[1], first);
+        commit(&cell_at(v, c)[1], first);
     if (rc != NMC_OK)
         return rc;
     hdr_set(t, H_NBINDINGS, hdr_get(t, H_NBINDINGS) + 1);
-    if (replace)
-        release_binding(t, v, old);
+    if (doomed != NULL)
+        release_binding(t, v, doomed);
     return NMC_OK;
+}
+
+static int do_put(nmc_shmtable *t, struct view *v, void *arg)
+{
+    const struct put *a = arg;
+    uint32_t npages = shmt_pages_for(v, a->len), newest = 0;
+    uint32_t cell = shmt_lookup(v, a->key, &newest);
+    if (npages == 0)
+        return NMC_EINVAL;
+    int rc;
+    struct binding old, *under = NULL;
+    struct page_list doomed, *freed = NULL;
+    if (cell == v->ncells) {
+        if (2 * ((uint64_t)hdr_get(t, H_USED) + 1) > v->ncells &&
+            (rc = shmt_rehash(t, v, 1)) != NMC_OK)
+            return rc;
+    } else {
+        /* The binding under the new one (add) or in its place (replace) is
+         * validated whole before anything changes. */
+        under = &old;
+        freed = a->replace ? &doomed : NULL;
+        if ((rc = shmt_binding(t, v, newest, a->key, &old)) != NMC_OK ||
+            (rc = check_binding(t, v, &old, freed)) != NMC_OK)
+            return rc;
+    }
+    rc = put_binding(t, v, a, npages, cell, under, freed);
+    if (freed != NULL)
+        list_done(freed);
+    return rc;
 }
 
 static int put(nmc_shmtable *t, int32_t key, const int32_t *value, size_t len, bool replace)
@@ -230,12 +294,12 @@ int nmc_shmtable_replace(nmc_shmtable *t, int32_t key, const int32_t *value, siz
 static int do_remove(nmc_shmtable *t, struct view *v, void *arg)
 {
     int32_t key = *(const int32_t *)arg;
-    uint32_t cell = shmt_lookup(v, key), len;
+    uint32_t newest = 0, cell = shmt_lookup(v, key, &newest);
     if (cell == v->ncells)
         return NMC_OK;
-    uint32_t first = cell_at(v, cell)[1];
-    int rc = shmt_binding(t, v, first, key, &len);
-    return rc != NMC_OK ? rc : shmt_unlink_binding(t, v, cell, 0, first, key);
+    struct binding b;
+    int rc = shmt_binding(t, v, newest, key, &b);
+    return rc != NMC_OK ? rc : shmt_remove_binding(t, v, cell, 0, &b);
 }
 
 int nmc_shmtable_remove(nmc_shmtable *t, int32_t key)
@@ -265,20 +329,20 @@ int shmt_copy_out(int32_t *data, size_t n, void *arg)
 static int do_find(nmc_shmtable *t, const struct view *v, void *arg)
 {
     struct get *a = arg;
-    uint32_t cell = shmt_lookup(v, a->key), len;
+    uint32_t newest = 0, cell = shmt_lookup(v, a->key, &newest);
     if (cell == v->ncells)
         return NMC_ENOT_FOUND;
-    uint32_t first = cell_at(v, cell)[1];
-    int rc = shmt_binding(t, v, first, a->key, &len);
+    struct binding b;
+    int rc = shmt_binding(t, v, newest, a->key, &b);
     if (rc != NMC_OK)
         return rc;
-    a->len = len;
+    a->len = b.len;
     if (!a->copy)
         return NMC_OK;
-    if (len > a->cap)
+    if (b.len > a->cap)
         return NMC_EOUT_OF_SPACE;
-    int32_t *dst = a->buf;
-    return shmt_walk(t, v, first, a->key, shmt_copy_out, &dst);
+    int32_t *dst = a->buf; /* the walk copies b.len words, the length checked */
+    return shmt_walk(t, v, &b, shmt_copy_out, &dst);
 }
 
 int nmc_shmtable_find(nmc_shmtable *t, int32_t key, int32_t *buf, size_t cap, size_t *len)

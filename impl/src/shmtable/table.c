@@ -1,6 +1,5 @@
 /* Managing an object as a table: manage (adopt or initialise) and close. */
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -75,7 +74,7 @@ int nmc_shmtable_manage(nmc_shm_descr *d, enum nmc_shm_locking locking, size_t p
     t->d = d;
     t->locking = locking;
     t->owner = (uint64_t)getpid() << 32 | __atomic_add_fetch(&handles, 1, __ATOMIC_RELAXED);
-    int rc = open_table(t, pagesize, init);
+    int rc = shmt_end(t, open_table(t, pagesize, init));
     shmt_unlock(t);
     if (rc != NMC_OK) {
         nmc_shmtable_close(t);
@@ -91,7 +90,6 @@ void nmc_shmtable_close(nmc_shmtable *t)
         return;
     t->group_depth = t->iter_depth = 0;
     shmt_unlock(t);
-    if (t->map != NULL)
-        munmap(t->map, t->map_len);
+    shmt_unmap(t);
     free(t);
 }

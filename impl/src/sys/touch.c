@@ -6,17 +6,9 @@
  * change of value, even if another process writes the byte concurrently),
  * and jumps out of the fault through a thread-local sigjmp_buf.
  *
- * The SIGBUS handler is process-wide, so installing it is reference counted
- * under a mutex: the first thread to enter installs it and saves the
- * caller's action, the last one to leave restores that action. A SIGBUS that
- * arrives while the handler is installed but in a thread that is not inside
- * a touch is forwarded to the saved action (default or ignored: the default
- * action, i.e. the process dies as it would have without us). Changing the
- * SIGBUS action while a touch is running is not supported: the last touch
- * restores the action saved on entry.
+ * The handler is the process's one SIGBUS handler (sigbus.c), installed for
+ * the duration of the touch; it offers every fault to touch_claim first.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,70 +16,17 @@
 
 #include "nmc/status.h"
 #include "nmc/sys.h"
-
-static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the two below */
-static unsigned guard_users;        /* threads inside nmc_sys_touch          */
-static struct sigaction guard_prev; /* action to restore; stable while users */
+#include "sigbus.h"
 
 static _Thread_local sigjmp_buf touch_env;              /* where a fault lands */
 static _Thread_local volatile sig_atomic_t touch_armed; /* touch_env is valid  */
 
-/* Passes a SIGBUS that is not ours to the action saved on entry. */
-static void forward_sigbus(int sig, siginfo_t *info, void *ctx)
-{
-    if (guard_prev.sa_flags & SA_SIGINFO) {
-        guard_prev.sa_sigaction(sig, info, ctx);
-        return;
-    }
-    if (guard_prev.sa_handler == SIG_IGN && info->si_code <= 0)
-        return; /* sent with kill(): ignoring it is possible */
-    if (guard_prev.sa_handler != SIG_DFL && guard_prev.sa_handler != SIG_IGN) {
-        guard_prev.sa_handler(sig);
-        return;
-    }
-    /* Default action: it stays pending (blocked in this handler) and is
-     * delivered, fatally, on return. */
-    signal(SIGBUS, SIG_DFL);
-    raise(SIGBUS);
-}
-
-static void on_sigbus(int sig, siginfo_t *info, void *ctx)
+void touch_claim(void)
 {
     if (touch_armed) {
         touch_armed = 0;
         siglongjmp(touch_env, 1);
     }
-    forward_sigbus(sig, info, ctx);
-}
-
-/* Installs the handler if this is the first thread inside a touch. */
-static int guard_enter(void)
-{
-    int st = NMC_OK;
-    pthread_mutex_lock(&guard_lock);
-    if (guard_users == 0) {
-        struct sigaction sa = {0};
-        sa.sa_sigaction = on_sigbus;
-        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-        sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGBUS, &sa, &guard_prev) != 0)
-            st = NMC_ESYS;
-    }
-    if (st == NMC_OK)
-        guard_users++;
-    pthread_mutex_unlock(&guard_lock);
-    return st;
-}
-
-/* Restores the saved action if this is the last thread inside a touch. */
-static void guard_leave(void)
-{
-    int saved = errno;
-    pthread_mutex_lock(&guard_lock);
-    if (--guard_users == 0)
-        sigaction(SIGBUS, &guard_prev, NULL);
-    pthread_mutex_unlock(&guard_lock);
-    errno = saved;
 }
 
 /* Writes each page of [p, end) once; returns NMC_ENOSPC on SIGBUS. */
@@ -118,10 +57,10 @@ int nmc_sys_touch(void *addr, size_t len)
         return NMC_OK;
     if (addr == NULL || (uintptr_t)addr > UINTPTR_MAX - len)
         return NMC_EINVAL;
-    int st = guard_enter();
+    int st = sigbus_enter();
     if (st != NMC_OK)
         return st;
     st = touch_pages(addr, (unsigned char *)addr + len);
-    guard_leave();
+    sigbus_leave();
     return st;
 }
