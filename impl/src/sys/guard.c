@@ -21,6 +21,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "nmc/status.h"
 #include "nmc/sys.h"
@@ -48,7 +50,8 @@ static void set_range(nmc_sys_guard *g, uintptr_t start, uintptr_t end)
 }
 
 /* The handler's side: false if the range is changing. */
-static bool read_range(const nmc_sys_guard *g, uintptr_t *start, uintptr_t *end)
+SIGBUS_HANDLER_CODE static bool read_range(const nmc_sys_guard *g, uintptr_t *start,
+                                           uintptr_t *end)
 {
     unsigned s = __atomic_load_n(&g->seq, __ATOMIC_ACQUIRE);
     *start = __atomic_load_n(&g->start, __ATOMIC_RELAXED);
@@ -66,10 +69,14 @@ static bool range_ok(void *addr, size_t len)
            (uintptr_t)addr <= UINTPTR_MAX - mask - len;
 }
 
+/* The page size - 1, for the handler (set before any range exists). */
+static uintptr_t page_mask;
+
 /* Sets g to [addr, addr + len) widened to whole pages, or to no range. */
 static void set_pages(nmc_sys_guard *g, void *addr, size_t len)
 {
     uintptr_t mask = nmc_sys_pagesize() - 1, a = (uintptr_t)addr;
+    __atomic_store_n(&page_mask, mask, __ATOMIC_RELAXED);
     if (range_ok(addr, len))
         set_range(g, a & ~mask, (a + len + mask) & ~mask);
     else
@@ -77,13 +84,13 @@ static void set_pages(nmc_sys_guard *g, void *addr, size_t len)
 }
 
 /* Zero pages over [a's page, end) of g, then the flag. */
-static bool patch(nmc_sys_guard *g, uintptr_t a, uintptr_t end)
+SIGBUS_HANDLER_CODE static bool patch(nmc_sys_guard *g, uintptr_t a, uintptr_t end)
 {
-    uintptr_t page = a & ~(uintptr_t)(nmc_sys_pagesize() - 1);
-    /* mmap is a plain system call on Linux: safe in a signal handler. */
-    void *p = mmap((void *)page, end - page, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (p == MAP_FAILED)
+    uintptr_t page = a & ~__atomic_load_n(&page_mask, __ATOMIC_RELAXED);
+    /* The mmap system call itself: async-signal-safe on Linux. */
+    long p = syscall(SYS_mmap, page, end - page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p < 0)
         return false;
     uintptr_t none = 0;
     __atomic_compare_exchange_n(&g->fault, &none, a, false, __ATOMIC_RELEASE,
@@ -91,7 +98,7 @@ static bool patch(nmc_sys_guard *g, uintptr_t a, uintptr_t end)
     return true;
 }
 
-bool guard_claim(void *addr)
+SIGBUS_HANDLER_CODE bool guard_claim(void *addr)
 {
     uintptr_t a = (uintptr_t)addr, start, end;
     for (struct chunk *c = &first_chunk; c != NULL; c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE))

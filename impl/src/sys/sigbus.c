@@ -28,7 +28,7 @@ static unsigned users;              /* touches running + ranges registered  */
 static struct sigaction prev;       /* the action to restore; stable while users */
 
 /* Passes a SIGBUS that is not ours to the action saved on entry. */
-static void forward(int sig, siginfo_t *info, void *ctx)
+SIGBUS_HANDLER_CODE static void forward(int sig, siginfo_t *info, void *ctx)
 {
     if (prev.sa_flags & SA_SIGINFO) {
         prev.sa_sigaction(sig, info, ctx);
@@ -46,7 +46,7 @@ static void forward(int sig, siginfo_t *info, void *ctx)
     raise(SIGBUS);
 }
 
-static void on_sigbus(int sig, siginfo_t *info, void *ctx)
+SIGBUS_HANDLER_CODE static void on_sigbus(int sig, siginfo_t *info, void *ctx)
 {
     touch_claim();
     int saved = errno;

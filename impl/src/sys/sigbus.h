@@ -6,6 +6,20 @@
 
 #include <stdbool.h>
 
+/* The code that runs inside the handler: no sanitizer instrumentation
+ * (ThreadSanitizer's runtime is not reentrant: a SIGBUS raised by an
+ * access it was instrumenting deadlocked the handler on the runtime's
+ * slot lock), and system calls made directly, not through wrappers a
+ * sanitizer intercepts. */
+#if defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define SIGBUS_HANDLER_CODE __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#ifndef SIGBUS_HANDLER_CODE
+#define SIGBUS_HANDLER_CODE
+#endif
+
 /* One more user of the handler; the first installs it, saving the action
  * in place. NMC_OK, or NMC_ESYS if sigaction fails. */
 int sigbus_enter(void);

@@ -21,7 +21,7 @@
 static _Thread_local sigjmp_buf touch_env;              /* where a fault lands */
 static _Thread_local volatile sig_atomic_t touch_armed; /* touch_env is valid  */
 
-void touch_claim(void)
+SIGBUS_HANDLER_CODE void touch_claim(void)
 {
     if (touch_armed) {
         touch_armed = 0;
