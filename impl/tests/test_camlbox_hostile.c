@@ -305,6 +305,81 @@ START_TEST(get_verified_under_scribbler)
 }
 END_TEST
 
+/* ---- a box cut short by another process -------------------------------------- */
+
+static off_t cut_at;
+
+/* Truncates the box to cut_at bytes (a sender may: it opened the object
+ * read-write). */
+static void cut_box(void)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = shm_open(box_name, O_RDWR, 0);
+        _exit(fd >= 0 && ftruncate(fd, cut_at) == 0 ? 0 : HOSTILE_SETUP_FAILED);
+    }
+    ck_assert_int_eq(hostile_wait(pid, 5), 0);
+}
+
+/* A receiver in a child: an untimed wait on the box, which must end. */
+static pid_t wait_in_child(nmc_camlbox *box)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        uint32_t slots[8];
+        size_t n = 0;
+        int st;
+        while ((st = nmc_camlbox_wait(box, slots, 8, &n)) == NMC_OK && n > 0)
+            for (size_t k = 0; k < n; k++)
+                nmc_camlbox_delete(box, slots[k]);
+        _exit(st == NMC_ECORRUPT ? 0 : 1);
+    }
+    return pid;
+}
+
+/* expect: once another process cuts the box (to 0, after its header, in the middle of its slots), every call of the receiver and of an honest sender that meets the cut says NMC_ECORRUPT, a receiver blocked in an untimed wait returns NMC_ECORRUPT, no SIGBUS */
+START_TEST(box_cut_under_receiver_and_sender)
+{
+    nmc_camlbox *box;
+    nmc_camlbox_sender *s;
+    ck_assert_ok(nmc_camlbox_create(fresh_name(), 8, 4096, &box));
+    ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
+    const off_t cuts[] = {0, 4096, (off_t)(box->v.size / 2)};
+    cut_at = cuts[_i];
+    ck_assert_ok(nmc_camlbox_send(s, string_of(100), 7, NULL)); /* the last slot */
+    pid_t waiter = wait_in_child(box);
+    usleep(50000);
+    cut_box();
+    int r = hostile_wait(waiter, 5);
+    ck_assert_msg(r != HOSTILE_HUNG, "hang: an untimed wait went on after the cut");
+    ck_assert_msg(r == 0, "%s: the waiting receiver ended with %d",
+                  r >= 128 ? "crash" : "wrong status", r);
+    nmc_value v;
+    struct timespec d;
+    nmc_deadline_in(0.2, &d);
+    uint32_t slots[8], msgs;
+    size_t n;
+    /* Slot 7 lies beyond every cut; the wait scans every slot. */
+    int st[] = {
+        nmc_camlbox_get_verified(box, 7, arena, &v),
+        nmc_camlbox_timedwait(box, &d, slots, 8, &n),
+        nmc_camlbox_check(box),
+        nmc_camlbox_bmessages(box, &msgs),
+        nmc_camlbox_timedsend(s, string_of(100), 7, &d, NULL),
+        nmc_camlbox_smessages(s, &msgs),
+    };
+    for (size_t k = 0; k < sizeof st / sizeof st[0]; k++)
+        ck_assert_msg(st[k] == NMC_ECORRUPT, "wrong status: call %zu after a cut at %ld gave %s",
+                      k, (long)cut_at, nmc_strerror(st[k]));
+    nmc_camlbox_sender *late;
+    ck_assert_status(nmc_camlbox_sender_open(box_name, &late), NMC_ECORRUPT);
+    ck_assert_ok(nmc_camlbox_sender_close(s));
+    ck_assert_ok(nmc_camlbox_close(box));
+}
+END_TEST
+
 /* ---- senders killed between reserve and publish ----------------------------- */
 
 /* Parks the child in its SIGSEGV handler until it is killed. */
@@ -491,6 +566,7 @@ Suite *nmc_test_suite(void)
     tcase_add_test(tc, header_rewritten_under_sender);
     tcase_add_test(tc, get_checked_root_flipped);
     tcase_add_test(tc, get_verified_under_scribbler);
+    tcase_add_loop_test(tc, box_cut_under_receiver_and_sender, 0, 3);
     tcase_add_loop_test(tc, dead_reservation_reclaimed_by_polls, 0, 2);
     tcase_add_test(tc, dead_reservation_reclaimed_while_streaming);
     tcase_add_test(tc, dead_reservation_pid_reused);

@@ -82,7 +82,13 @@
  * keeps writing a slot after publishing it can change a value under a
  * reader that already checked it. For senders the receiver does not
  * trust, nmc_camlbox_get_verified copies the image into private memory
- * first, verifies the copy and returns that.
+ * first, verifies the copy and returns that. A sender may also truncate
+ * the object (it has it open read-write): every mapping of the box is a
+ * guarded range (nmc/sys.h), so an access past the cut reads zeros
+ * instead of raising SIGBUS, and from then on every call on that handle
+ * returns NMC_ECORRUPT (a receiver blocked in a wait too, within
+ * NMC_SYNC_POLL_MS); a handle whose accesses never reach the cut learns
+ * of it only when one does.
  *
  * Threads. Any number of threads may send through one sender handle. The
  * receiving side (wait, get, delete) belongs to one thread at a time; only

@@ -9,7 +9,8 @@
 #include "camlbox_internal.h"
 
 /* A receiver's handle for the box about to be formatted at base with h. */
-static int box_new(void *base, struct camlbox_header *h, nmc_camlbox **out)
+static int box_new(void *base, nmc_sys_guard *guard, struct camlbox_header *h,
+                   nmc_camlbox **out)
 {
     nmc_camlbox *box = calloc(1, sizeof *box);
     if (box == NULL)
@@ -19,7 +20,7 @@ static int box_new(void *base, struct camlbox_header *h, nmc_camlbox **out)
         free(box);
         return NMC_ENOMEM;
     }
-    camlbox_init(base, h, &box->v);
+    camlbox_init(base, guard, h, &box->v);
     *out = box;
     return NMC_OK;
 }
@@ -30,14 +31,17 @@ int nmc_camlbox_format(int fd, uint32_t capacity, size_t msg_size, nmc_camlbox *
     if (fd < 0 || out == NULL || camlbox_layout(capacity, msg_size, &h) != NMC_OK)
         return NMC_EINVAL;
     void *base;
+    nmc_sys_guard *guard;
     int st;
     if (NMC_FAULT(NMC_FAULT_FTRUNCATE, EFBIG) || ftruncate(fd, (off_t)h.size) != 0)
         return NMC_ESYS;
     if ((st = nmc_sys_commit(fd, 0, (off_t)h.size)) != NMC_OK ||
-        (st = nmc_sys_map(fd, (size_t)h.size, 0, NULL, false, &base)) != NMC_OK)
+        (st = camlbox_map(fd, (size_t)h.size, &base, &guard)) != NMC_OK)
         return st;
-    if ((st = box_new(base, &h, out)) != NMC_OK)
+    if ((st = box_new(base, guard, &h, out)) != NMC_OK) {
+        nmc_sys_guard_remove(guard);
         nmc_sys_unmap(base, (size_t)h.size);
+    }
     return st;
 }
 
@@ -113,5 +117,5 @@ int nmc_camlbox_check(const nmc_camlbox *box)
         if (SLOT_KIND(s) == SLOT_READY && !camlbox_message_ok(v, s, root))
             return NMC_ECORRUPT;
     }
-    return NMC_OK;
+    return camlbox_uncut(v, NMC_OK);
 }

@@ -135,6 +135,7 @@ struct camlbox_slot {
 struct camlbox_view {
     struct camlbox_header *hdr; /* byte 0 of the mapping (its sync words)     */
     size_t size;                /* bytes mapped                               */
+    nmc_sys_guard *guard;       /* the mapping as a guarded range             */
     unsigned char *slots;       /* slot 0                                     */
     uint32_t capacity;          /* slots                                      */
     size_t msg_size;            /* bytes of image a slot accepts              */
@@ -161,10 +162,15 @@ struct nmc_camlbox_sender {
 /* Fills a header's fixed size fields for capacity and msg_size (NMC_EINVAL
  * outside the bounds). */
 int camlbox_layout(uint32_t capacity, size_t msg_size, struct camlbox_header *h);
-/* Formats a mapping of h->size bytes whose size fields h describes (and
- * completes h with the receiver's fields), and sets up the receiver's
- * view of it from h. */
-void camlbox_init(void *base, struct camlbox_header *h, struct camlbox_view *v);
+/* Maps size bytes of the box in fd as a guarded range (nmc/sys.h): where
+ * another process truncates the object, accesses read zeros and mark the
+ * guard instead of raising SIGBUS. */
+int camlbox_map(int fd, size_t size, void **base, nmc_sys_guard **guard);
+/* Formats a mapping (camlbox_map) of h->size bytes whose size fields h
+ * describes (and completes h with the receiver's fields), and sets up the
+ * receiver's view of it from h. */
+void camlbox_init(void *base, nmc_sys_guard *guard, struct camlbox_header *h,
+                  struct camlbox_view *v);
 /* Validates a private copy h of the header of a mapping of size bytes:
  * NMC_ECORRUPT unless it is a formatted box of this version that fits. */
 int camlbox_validate(const struct camlbox_header *h, size_t size);
@@ -172,6 +178,14 @@ int camlbox_validate(const struct camlbox_header *h, size_t size);
  * and sets up the view from it. */
 int camlbox_view_map(int fd, struct camlbox_view *v, struct camlbox_header *h);
 void camlbox_view_unmap(struct camlbox_view *v);
+
+/* st, or NMC_ECORRUPT once an access of this process hit a part of the
+ * box that another process cut off (the mapping is not remapped: from
+ * then on every call on the handle says so). */
+static inline int camlbox_uncut(const struct camlbox_view *v, int st)
+{
+    return __builtin_expect(nmc_sys_guard_fault(v->guard) != NULL, 0) ? NMC_ECORRUPT : st;
+}
 
 static inline struct camlbox_slot *camlbox_slot(const struct camlbox_view *v, uint32_t i)
 {

@@ -35,11 +35,20 @@ int camlbox_layout(uint32_t capacity, size_t msg_size, struct camlbox_header *h)
     return NMC_OK;
 }
 
+int camlbox_map(int fd, size_t size, void **base, nmc_sys_guard **guard)
+{
+    int st = nmc_sys_map(fd, size, 0, NULL, false, base);
+    if (st == NMC_OK && (st = nmc_sys_guard_add(*base, size, guard)) != NMC_OK)
+        nmc_sys_unmap(*base, size);
+    return st;
+}
+
 /* The view of a mapping of size bytes whose header h was validated. */
-static void view_init(struct camlbox_view *v, void *base, size_t size,
+static void view_init(struct camlbox_view *v, void *base, nmc_sys_guard *guard, size_t size,
                       const struct camlbox_header *h)
 {
     v->hdr = base;
+    v->guard = guard;
     v->size = size;
     v->slots = (unsigned char *)base + h->slots_off;
     v->capacity = h->capacity;
@@ -49,7 +58,8 @@ static void view_init(struct camlbox_view *v, void *base, size_t size,
     v->receiver = h->receiver;
 }
 
-void camlbox_init(void *base, struct camlbox_header *h, struct camlbox_view *v)
+void camlbox_init(void *base, nmc_sys_guard *guard, struct camlbox_header *h,
+                  struct camlbox_view *v)
 {
     struct camlbox_header *out = base;
     h->receiver_base = (uintptr_t)base;
@@ -60,7 +70,7 @@ void camlbox_init(void *base, struct camlbox_header *h, struct camlbox_view *v)
     h->receiver = nmc_owner_self();
     memcpy(out, h, sizeof *h);
     STORE(&out->magic, 0u);
-    view_init(v, base, (size_t)h->size, h);
+    view_init(v, base, guard, (size_t)h->size, h);
     for (uint32_t i = 0; i < h->capacity; i++) {
         memset(camlbox_slot(v, i), 0, SLOT_HEADER);
         camlbox_poison(v, i, 0x55);
@@ -90,7 +100,8 @@ int camlbox_view_map(int fd, struct camlbox_view *v, struct camlbox_header *h)
         return st;
     if (size < sizeof(struct camlbox_header))
         return NMC_ECORRUPT;
-    if ((st = nmc_sys_map(fd, size, 0, NULL, false, &base)) != NMC_OK)
+    nmc_sys_guard *guard;
+    if ((st = camlbox_map(fd, size, &base, &guard)) != NMC_OK)
         return st;
     /* The magic first (the creator stores it last, so it orders the rest
      * before it), then one copy of the whole header, validated. */
@@ -98,18 +109,22 @@ int camlbox_view_map(int fd, struct camlbox_view *v, struct camlbox_header *h)
     bool formatted = LOAD_ACQ(&shared->magic) == CAMLBOX_MAGIC;
     if (formatted)
         COPY_ONCE(h, shared);
-    if (!formatted || camlbox_validate(h, size) != NMC_OK) {
+    if (!formatted || camlbox_validate(h, size) != NMC_OK ||
+        nmc_sys_guard_fault(guard) != NULL) {
+        nmc_sys_guard_remove(guard);
         nmc_sys_unmap(base, size);
         return NMC_ECORRUPT;
     }
-    view_init(v, base, size, h);
+    view_init(v, base, guard, size, h);
     return NMC_OK;
 }
 
 void camlbox_view_unmap(struct camlbox_view *v)
 {
+    nmc_sys_guard_remove(v->guard);
     nmc_sys_unmap(v->hdr, v->size);
     v->hdr = NULL;
+    v->guard = NULL;
 }
 
 bool camlbox_message_ok(const struct camlbox_view *v, uint64_t state, uint64_t root)

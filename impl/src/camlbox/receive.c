@@ -109,11 +109,10 @@ static void reclaim_if_due(nmc_camlbox *box)
     camlbox_reclaim_dead(&box->v);
 }
 
-int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
-                          uint32_t *slots, size_t max, size_t *n)
+/* The wait proper (nmc_camlbox_timedwait checked the arguments). */
+static int wait_messages(nmc_camlbox *box, const struct timespec *abs_deadline,
+                         uint32_t *slots, size_t max, size_t *n)
 {
-    if (!box_valid(box) || slots == NULL || max == 0 || n == NULL)
-        return NMC_EINVAL;
     *n = 0;
     if (poll_once(box, false, slots, max, n))
         return NMC_OK;
@@ -144,12 +143,23 @@ int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
             return NMC_OK;
         struct timespec wake;
         bool poll_first = nmc_deadline_earlier(abs_deadline, NMC_SYNC_POLL_MS / 1000.0, &wake);
-        if (camlbox_waitq_sleep(&h->rx, seq, &wake) != NMC_ETIMEDOUT)
+        int slept = camlbox_waitq_sleep(&h->rx, seq, &wake);
+        if (camlbox_uncut(&box->v, NMC_OK) != NMC_OK)
+            return NMC_ECORRUPT; /* no sender can wake a cut-off futex word */
+        if (slept != NMC_ETIMEDOUT)
             continue;
         if (!poll_first)
             return poll_once(box, true, slots, max, n) ? NMC_OK : NMC_ETIMEDOUT;
         reclaim_if_due(box);
     }
+}
+
+int nmc_camlbox_timedwait(nmc_camlbox *box, const struct timespec *abs_deadline,
+                          uint32_t *slots, size_t max, size_t *n)
+{
+    if (!box_valid(box) || slots == NULL || max == 0 || n == NULL)
+        return NMC_EINVAL;
+    return camlbox_uncut(&box->v, wait_messages(box, abs_deadline, slots, max, n));
 }
 
 int nmc_camlbox_wait(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n)
@@ -163,7 +173,7 @@ int nmc_camlbox_cancel_wait(nmc_camlbox *box)
         return NMC_EINVAL;
     STORE(&box->v.hdr->rx_kick, 1u);
     camlbox_waitq_notify(&box->v.hdr->rx);
-    return NMC_OK;
+    return camlbox_uncut(&box->v, NMC_OK);
 }
 
 /* A message as read once from its slot: the READY state and the root. */
@@ -180,9 +190,10 @@ static int read_message(const nmc_camlbox *box, uint32_t slot, struct message *m
     const struct camlbox_slot *sl = camlbox_slot(&box->v, slot);
     m->state = LOAD_ACQ(&sl->state);
     if (SLOT_KIND(m->state) != SLOT_READY)
-        return NMC_EEMPTY;
+        return camlbox_uncut(&box->v, NMC_EEMPTY);
     m->root = LOAD_ONCE(&sl->root);
-    return camlbox_message_ok(&box->v, m->state, m->root) ? NMC_OK : NMC_ECORRUPT;
+    return camlbox_uncut(&box->v,
+                         camlbox_message_ok(&box->v, m->state, m->root) ? NMC_OK : NMC_ECORRUPT);
 }
 
 /* The value of a message read by read_message, in place. */
@@ -245,6 +256,8 @@ int nmc_camlbox_get_verified(nmc_camlbox *box, uint32_t slot, nmc_arena *arena, 
     st = nmc_image_move((nmc_memory){copy, img.len}, 0, img.len, (size_t)m.root, &made_for);
     if (st != NMC_OK)
         return st == NMC_EINVAL ? NMC_ECORRUPT : st;
+    if ((st = camlbox_uncut(&box->v, NMC_OK)) != NMC_OK)
+        return st; /* the copy may be the guard's zeros */
     *v = (nmc_value)(copy + m.root);
     return NMC_OK;
 }
@@ -278,5 +291,5 @@ int nmc_camlbox_reclaim(nmc_camlbox *box, uint32_t *freed)
     uint32_t n = camlbox_reclaim_dead(&box->v);
     if (freed != NULL)
         *freed = n;
-    return NMC_OK;
+    return camlbox_uncut(&box->v, NMC_OK);
 }

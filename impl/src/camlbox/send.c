@@ -101,6 +101,8 @@ static int claim_slow(struct camlbox_view *v, nmc_owner owner, uint32_t prefer, 
         struct timespec wake;
         bool poll_first = nmc_deadline_earlier(abs_deadline, NMC_SYNC_POLL_MS / 1000.0, &wake);
         poll = camlbox_waitq_sleep(&v->hdr->tx, seq, &wake) == NMC_ETIMEDOUT;
+        if (camlbox_uncut(v, NMC_OK) != NMC_OK)
+            return NMC_ECORRUPT; /* no receiver can free a cut-off slot */
         if (poll && !poll_first && (got = claim_from(v, owner, prefer, start)) < 0)
             return NMC_ETIMEDOUT;
     }
@@ -132,11 +134,10 @@ static int fill_slot(nmc_camlbox_sender *s, uint32_t i, nmc_value v, size_t *byt
     return NMC_OK;
 }
 
-int nmc_camlbox_timedsend(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer,
-                          const struct timespec *abs_deadline, uint32_t *slot)
+/* The send proper (nmc_camlbox_timedsend checked the arguments). */
+static int send_value(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer,
+                      const struct timespec *abs_deadline, uint32_t *slot)
 {
-    if (!sender_valid(s) || (prefer >= s->v.capacity && prefer != NMC_CAMLBOX_ANY_SLOT))
-        return NMC_EINVAL;
     struct camlbox_view *view = &s->v;
     nmc_owner self = nmc_owner_self();
     uint32_t start = FETCH_ADD(&view->hdr->ticket, 1u) % view->capacity;
@@ -163,6 +164,14 @@ int nmc_camlbox_timedsend(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer,
     return NMC_OK;
 }
 
+int nmc_camlbox_timedsend(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer,
+                          const struct timespec *abs_deadline, uint32_t *slot)
+{
+    if (!sender_valid(s) || (prefer >= s->v.capacity && prefer != NMC_CAMLBOX_ANY_SLOT))
+        return NMC_EINVAL;
+    return camlbox_uncut(&s->v, send_value(s, v, prefer, abs_deadline, slot));
+}
+
 int nmc_camlbox_send(nmc_camlbox_sender *s, nmc_value v, uint32_t prefer, uint32_t *slot)
 {
     return nmc_camlbox_timedsend(s, v, prefer, NULL, slot);
@@ -174,5 +183,5 @@ int nmc_camlbox_wake(nmc_camlbox_sender *s)
         return NMC_EINVAL;
     STORE(&s->v.hdr->rx_kick, 1u);
     camlbox_waitq_notify(&s->v.hdr->rx);
-    return NMC_OK;
+    return camlbox_uncut(&s->v, NMC_OK);
 }

@@ -68,7 +68,7 @@ int nmc_camlbox_allow_uid(nmc_camlbox *box, uid_t uid)
     if (box == NULL || box->v.hdr == NULL || uid == (uid_t)-1)
         return NMC_EINVAL;
     STORE(&box->v.hdr->allowed_uid1, (uint32_t)uid + 1);
-    return NMC_OK;
+    return camlbox_uncut(&box->v, NMC_OK);
 }
 
 int nmc_camlbox_sender_close(nmc_camlbox_sender *s)
@@ -91,7 +91,7 @@ static int view_size(const struct camlbox_view *v, enum size_kind kind, uint64_t
     *out = kind == CAPACITY ? v->capacity
            : kind == MSG_SIZE ? v->msg_size
                               : camlbox_count_messages(v);
-    return NMC_OK;
+    return camlbox_uncut(v, NMC_OK);
 }
 
 static int named_size(const char *name, enum size_kind kind, uint64_t *out)
