@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostile.h"
 #include "nmc/shmtable.h"
 #include "nmc_test.h"
 #include "shmtable_test.h"
@@ -780,6 +781,127 @@ START_TEST(full_tmpfs)
 }
 END_TEST
 
+/* ---- the upgrade slot of a dead waiter whose pid was handed on ------------- */
+
+/* A POSIX table in a pid namespace, and when its reader lets go. */
+static char upgrade_path[128];
+static struct {
+    int reader_in;  /* the reader holds its read lock            */
+    int release;    /* the reader may end its group               */
+} *U;
+
+static int reader_holds(nmc_shmtable *t, void *arg)
+{
+    (void)arg;
+    int32_t v[2];
+    size_t len;
+    int rc = nmc_shmtable_find(t, 1, v, 2, &len);
+    __atomic_store_n(&U->reader_in, 1, __ATOMIC_RELEASE);
+    double give_up = now() + 10;
+    while (now() < give_up && !__atomic_load_n(&U->release, __ATOMIC_ACQUIRE))
+        nap();
+    usleep(500000); /* long enough for the upgrader to find the slot and wait */
+    return rc;
+}
+
+/* Reads, then mutates: the upgrade waits while the reader holds on. */
+static int read_then_add(nmc_shmtable *t, void *arg)
+{
+    (void)arg;
+    int32_t v[2];
+    size_t len;
+    int rc = nmc_shmtable_find(t, 1, v, 2, &len);
+    return rc != NMC_OK ? rc : nmc_shmtable_add(t, 2, (int32_t[]){2, 2}, 2);
+}
+
+/* The status of a group of fn on a descriptor and table of its own. */
+static int group_of_own(nmc_shmtable_group_fn fn)
+{
+    nmc_shm_name name = {NMC_SHM_POSIX, upgrade_path};
+    nmc_shm_descr *d;
+    nmc_shmtable *t;
+    int rc = nmc_shm_open(&name, O_RDWR, 0, false, &d);
+    if (rc != NMC_OK)
+        return rc;
+    if ((rc = nmc_shmtable_manage(d, NMC_SHM_RECORD_LOCKING, 0, -1, &t)) == NMC_OK) {
+        rc = nmc_shmtable_group(t, fn, NULL);
+        nmc_shmtable_close(t);
+    }
+    nmc_shm_close(d);
+    return rc;
+}
+
+static int reader_child(void)
+{
+    return group_of_own(reader_holds) == NMC_OK ? 0 : HOSTILE_SETUP_FAILED;
+}
+
+static int upgrader_child(void)
+{
+    group_of_own(read_then_add);
+    return HOSTILE_SETUP_FAILED; /* killed in its upgrade before it gets here */
+}
+
+static int sleep_five_seconds(void)
+{
+    sleep(5);
+    return 0;
+}
+
+/* A reader holds the table; X waits to upgrade and is killed there; a new
+ * process gets X's pid; this process then reads and mutates. */
+static int upgrade_after_pid_reuse(void)
+{
+    nmc_shm_name name = {NMC_SHM_POSIX, upgrade_path};
+    nmc_shm_descr *d;
+    nmc_shmtable *t;
+    if (nmc_shm_open(&name, O_RDWR | O_CREAT | O_EXCL, 0600, false, &d) != NMC_OK)
+        return HOSTILE_SETUP_FAILED;
+    int rc = nmc_shmtable_manage(d, NMC_SHM_RECORD_LOCKING, 0, 16, &t);
+    if (rc == NMC_OK)
+        rc = nmc_shmtable_add(t, 1, (int32_t[]){1, 1}, 2);
+    if (rc == NMC_OK)
+        nmc_shmtable_close(t);
+    nmc_shm_close(d);
+    pid_t reader = rc == NMC_OK ? fork() : -1;
+    if (reader == 0)
+        _exit(reader_child());
+    while (reader > 0 && !__atomic_load_n(&U->reader_in, __ATOMIC_ACQUIRE))
+        nap();
+    pid_t dead = reader > 0 ? fork() : -1;
+    if (dead == 0)
+        _exit(upgrader_child());
+    usleep(200000); /* it is in the upgrade slot, waiting for the reader */
+    pid_t reuser = -1;
+    if (dead > 0 && kill(dead, SIGKILL) == 0 && hostile_wait(dead, 5) == 128 + SIGKILL)
+        reuser = hostile_fork_with_pid(dead, sleep_five_seconds);
+    if (reuser < 0)
+        return HOSTILE_SETUP_FAILED;
+    __atomic_store_n(&U->release, 1, __ATOMIC_RELEASE);
+    rc = group_of_own(read_then_add);
+    kill(reuser, SIGKILL);
+    hostile_wait(reuser, 5);
+    hostile_wait(reader, 15);
+    return rc == NMC_OK ? 0 : rc == NMC_EDEADLOCK ? 1 : 2;
+}
+
+/* expect: a group that reads and then mutates while a reader holds the table waits for it and succeeds, although a killed upgrade waiter's pid now runs another process (no NMC_EDEADLOCK) */
+START_TEST(dead_upgrade_waiter_pid_reused)
+{
+    snprintf(upgrade_path, sizeof upgrade_path, "/%s_upg", nmc_test_prefix());
+    U = mmap(NULL, sizeof *U, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(U, MAP_FAILED);
+    int r = hostile_in_pid_namespace(upgrade_after_pid_reuse, 20);
+    shm_unlink(upgrade_path);
+    munmap(U, sizeof *U);
+    if (hostile_skipped(r, "dead_upgrade_waiter_pid_reused"))
+        return;
+    ck_assert_msg(r != 1,
+                  "wrong status: NMC_EDEADLOCK, the dead waiter's reused pid read as alive");
+    ck_assert_msg(r == 0, "crash: the namespace child ended with %d", r);
+}
+END_TEST
+
 Suite *nmc_test_suite(void)
 {
     Suite *s = suite_create("shmtable_hostile");
@@ -790,6 +912,7 @@ Suite *nmc_test_suite(void)
     tcase_add_loop_test(tc, cut_inside_a_mutation, 0, 6);
     tcase_add_loop_test(tc, cut_under_an_idle_table, 0, 6);
     tcase_add_test(tc, racing_writer_rewrites_links);
+    tcase_add_test(tc, dead_upgrade_waiter_pid_reused);
     if (geteuid() == 0) /* chown to another uid */
         tcase_add_loop_test(tc, table_of_another_owner, 0, 2);
     else

@@ -28,8 +28,9 @@
  *    sees no interference. A group that read-locked and then mutates must
  *    upgrade its lock; two groups doing so at once would wait on each other
  *    forever. The second one gets NMC_EDEADLOCK instead (the header records
- *    the one process allowed to wait for an upgrade; a dead recorder is
- *    ignored). Nothing was changed by the refused operation; return the
+ *    the one thread allowed to wait for an upgrade, by thread id and start
+ *    time as an nmc_owner of nmc/sync.h; a recorder that is gone, also one
+ *    whose pid a new process got since, is ignored). Nothing was changed by the refused operation; return the
  *    status from the group, whose end releases the locks, then retry the
  *    whole group. Deadlocks across two different tables are not detected.
  *  - Iterations (iter, iter_keys, fold, find_all, read_blocks, write_blocks)
@@ -99,7 +100,8 @@
  *   w9 ncells: hash cells (a power of two >= 16; hash_pages = ceil(8 ncells / P)),
  *   w10 used cells (live + deleted), w11 keys (live cells), w12 bindings,
  *   w13 free list head (0 = empty), w14 free pages, w15 0,
- *   w16-17 the upgrade waiter (locking, see above), w18-19 a hash-area
+ *   w16-17 the upgrade waiter (locking, see above: an nmc_owner, 0 = none),
+ *   w18-19 a hash-area
  *   switch in progress: its start page and cells (0 = none); the rest is 0.
  * Hash area: ncells cells of 2 words {key, page}: page 0 = never used,
  *   0xffffffff = deleted, else the first page of the key's newest binding.

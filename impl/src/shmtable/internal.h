@@ -82,7 +82,6 @@ struct nmc_shmtable {
     enum lock_mode held;
     int group_depth;
     int iter_depth;        /* callbacks holding pointers run: no remap, no mutation */
-    uint64_t owner;        /* pid << 32 | id: this handle in the upgrade slot */
     struct nmc_shmtable_fault fault;
 };
 

@@ -5,10 +5,10 @@
  * reads the change counter a second time on purpose, to compare. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "nmc/sync.h"
 
 enum { OPTIMISTIC_TRIES = 3 };
 
@@ -27,33 +27,32 @@ static int ofd_lock(nmc_shmtable *t, short type, bool wait)
     return NMC_OK;
 }
 
-static bool owner_alive(uint64_t owner)
-{
-    pid_t pid = (pid_t)(owner >> 32);
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
 /* Read -> write while other readers may hold the lock. Every reader that
  * waits to upgrade keeps its read lock, so two such waiters block each
  * other forever: the header's upgrade slot admits one waiter, the second
- * gets NMC_EDEADLOCK. (OFD locks get no EDEADLK from the kernel.) */
+ * gets NMC_EDEADLOCK. (OFD locks get no EDEADLK from the kernel.) The slot
+ * names the waiting thread (an nmc_owner: a dead waiter is seen dead even
+ * when its pid runs another process); a thread that finds itself there
+ * (a second descriptor of its own) would wait on itself: NMC_EDEADLOCK
+ * too, as for a waiter whose liveness cannot be read. */
 static int upgrade(nmc_shmtable *t)
 {
     int rc = ofd_lock(t, F_WRLCK, false);
     if (rc != NMC_EBUSY)
         return rc;
     uint64_t *slot = (uint64_t *)(t->map + H_UPGRADER);
+    nmc_owner self = nmc_owner_self();
     uint64_t cur = 0;
-    while (!__atomic_compare_exchange_n(slot, &cur, t->owner, false, __ATOMIC_ACQ_REL,
+    while (!__atomic_compare_exchange_n(slot, &cur, self, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
-        if (owner_alive(cur))
+        if (nmc_owner_liveness(cur) != NMC_OWNER_GONE)
             return NMC_EDEADLOCK;
         /* A dead waiter's entry: clear it (if still there) and retry. */
         __atomic_compare_exchange_n(slot, &cur, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
         cur = 0;
     }
     rc = ofd_lock(t, F_WRLCK, true);
-    uint64_t mine = t->owner;
+    uint64_t mine = self;
     __atomic_compare_exchange_n(slot, &mine, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     return rc;
 }

@@ -64,7 +64,6 @@ static int open_table(nmc_shmtable *t, size_t pagesize, long init)
 int nmc_shmtable_manage(nmc_shm_descr *d, enum nmc_shm_locking locking, size_t pagesize,
                         long init, nmc_shmtable **out)
 {
-    static uint32_t handles;
     if (d == NULL || out == NULL || (pagesize != 0 && !pagesize_ok(pagesize)) ||
         (locking != NMC_SHM_NO_LOCKING && locking != NMC_SHM_RECORD_LOCKING))
         return NMC_EINVAL;
@@ -73,7 +72,6 @@ int nmc_shmtable_manage(nmc_shm_descr *d, enum nmc_shm_locking locking, size_t p
         return NMC_ENOMEM;
     t->d = d;
     t->locking = locking;
-    t->owner = (uint64_t)getpid() << 32 | __atomic_add_fetch(&handles, 1, __ATOMIC_RELAXED);
     int rc = shmt_end(t, open_table(t, pagesize, init));
     shmt_unlock(t);
     if (rc != NMC_OK) {
