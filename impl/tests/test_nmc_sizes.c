@@ -589,6 +589,10 @@ static int bigarray_float64(uint64_t n)
 {
     return bigarray(NMC_BA_FLOAT64, 1, (intptr_t[]){(intptr_t)n});
 }
+static int bigarray_char_2(uint64_t n)
+{
+    return bigarray(NMC_BA_CHAR, 2, (intptr_t[]){(intptr_t)n, 2});
+}
 static int bigarray_dims(uint64_t n)
 {
     static const intptr_t ones[NMC_BA_MAX_NUM_DIMS] = {1, 1, 1, 1, 1, 1, 1, 1,
@@ -1415,6 +1419,8 @@ static const struct row rows[] = {
             INVAL, INVAL),
     I64_ROW("nmc_alloc_bigarray(FLOAT64, dims {%s})", bigarray_float64, OK, OK, OVERFLOW,
             OVERFLOW, OVERFLOW, INVAL, INVAL),
+    I64_ROW("nmc_alloc_bigarray(CHAR, dims {%s, 2})", bigarray_char_2, OK, OK, NOMEM, NOMEM, NOMEM,
+            INVAL, INVAL),
     INT_ROW("nmc_alloc_bigarray(CHAR, num_dims = %s, dims 1...)", bigarray_dims, INVAL, OK, INVAL,
             INVAL, INVAL, INVAL, INVAL),
     INT_ROW("nmc_ba_element_size(%s)", ba_element_size, OK, OK, INVAL, INVAL, INVAL, INVAL, INVAL),
