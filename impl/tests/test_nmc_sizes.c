@@ -326,6 +326,7 @@ static int map_file(off_t pos, size_t size)
     return CHECKED(st, m.len == size && fd_size(fd) >= pos + (off_t)size);
 }
 
+static int map_file_size(uint64_t n) { return map_file(0, n); }
 static int map_file_pos(uint64_t n) { return map_file((off_t)n, 1); }
 
 /* The block initialisers on a 64-byte buffer (room for 7 fields). */
@@ -1346,6 +1347,8 @@ static const struct row rows[] = {
     SIZE_ROW("nmc_alloc_aligned_memory(8, %s)", aligned_size, OK, OK, NOMEM, NOMEM, NOMEM),
     SIZE_ROW("nmc_alloc_aligned_memory(alignment = %s, 8)", aligned_alignment, INVAL, INVAL, INVAL,
              INVAL, INVAL),
+    SIZE_ROW("nmc_memory_map_file(page object, pos = 0, size = %s)", map_file_size, OK, OK,
+             OVERFLOW, SYS, OVERFLOW),
     I64_ROW("nmc_memory_map_file(page object, pos = %s, size = 1)", map_file_pos, OK, OK, OVERFLOW,
             OK, OK, INVAL, INVAL),
     SIZE_ROW("nmc_init_header(64 bytes, off = %s & ~7, tag 0, wosize 1)", init_header_off, OK, OK,
