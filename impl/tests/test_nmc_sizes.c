@@ -819,6 +819,19 @@ static int mempool_alloc(uint64_t n)
     return CHECKED(st, nmc_mempool_size_mem(p, mem, &size) == NMC_OK && size >= n);
 }
 
+/* A heap of at least n bytes: its free words (the root took its share)
+ * hold them. */
+static int heap_create(uint64_t n)
+{
+    nmc_heap *h;
+    struct nmc_heap_stats s;
+    int st = nmc_heap_create(small_pool(), n, small_value(), &h);
+    if (st != NMC_OK)
+        return st;
+    need_ok(nmc_heap_stats(h, &s));
+    return (s.free_words + s.live_words) * 8 >= n ? NMC_OK : WRONG_SIZE;
+}
+
 static int heap_add_string(uint64_t n)
 {
     nmc_value v;
@@ -1473,6 +1486,7 @@ static const struct row rows[] = {
     SIZE_ROW("nmc_mempool_create(prefix, %s, false)", mempool_create, INVAL, OK, OVERFLOW,
              OVERFLOW, OVERFLOW),
     SIZE_ROW("nmc_mempool_alloc(4 MiB pool, %s)", mempool_alloc, INVAL, OK, POOL, POOL, POOL),
+    SIZE_ROW("nmc_heap_create(pool, %s, root)", heap_create, OK, OK, POOL, POOL, POOL),
     SIZE_ROW("nmc_heap_add_string(mut, %s)", heap_add_string, OK, OK, INVAL, INVAL, INVAL),
     SIZE_ROW("nmc_heap_with_values(heap, %s, find, process)", heap_with_values, INVAL, OK, NOMEM,
              NOMEM, NOMEM),

@@ -131,7 +131,8 @@ struct nmc_heap_stats {
 };
 
 /* Creates a heap in pool with room for at least size bytes, whose root is
- * a copy of root (a block). */
+ * a copy of root (a block). NMC_EOUT_OF_POOL_MEMORY if the pool cannot
+ * supply size bytes, however large size is. */
 int nmc_heap_create(nmc_mempool *pool, size_t size, nmc_value root, nmc_heap **heap);
 /* Bytes a heap needs to hold a copy of v (for nmc_heap_create's size). */
 int nmc_heap_minimum_size(nmc_value v, size_t *bytes);
