@@ -839,10 +839,33 @@ static int heap_add_string(uint64_t n)
     return CHECKED(st, nmc_tag_val(v) == NMC_TAG_STRING && nmc_string_length(v) == n);
 }
 
+/* A heap array the add gave: the atom for none, else n fields. */
+static int heap_array(int st, nmc_value v, uint64_t n)
+{
+    if (st != NMC_OK)
+        return st;
+    return n == 0 ? (nmc_is_atom(v) ? NMC_OK : WRONG_SIZE)
+                  : (nmc_wosize_val(v) == n && nmc_tag_val(v) == 0 ? NMC_OK : WRONG_SIZE);
+}
+
+static int heap_add_uniform_array(uint64_t n)
+{
+    nmc_value v;
+    int st = nmc_heap_add_uniform_array(small_mutator(), n, nmc_val_long(3), &v);
+    return heap_array(st, v, n);
+}
+
 static int element(size_t i, void *ctx, nmc_value *v)
 {
     *v = nmc_val_long((long)i);
     return NMC_OK;
+}
+
+static int heap_add_init_array(uint64_t n)
+{
+    nmc_value v;
+    int st = nmc_heap_add_init_array(small_mutator(), n, element, NULL, &v);
+    return heap_array(st, v, n);
 }
 
 /* with_values: find names the root n times. */
@@ -1488,6 +1511,10 @@ static const struct row rows[] = {
     SIZE_ROW("nmc_mempool_alloc(4 MiB pool, %s)", mempool_alloc, INVAL, OK, POOL, POOL, POOL),
     SIZE_ROW("nmc_heap_create(pool, %s, root)", heap_create, OK, OK, POOL, POOL, POOL),
     SIZE_ROW("nmc_heap_add_string(mut, %s)", heap_add_string, OK, OK, INVAL, INVAL, INVAL),
+    SIZE_ROW("nmc_heap_add_uniform_array(mut, %s, 3)", heap_add_uniform_array, OK, OK, INVAL, INVAL,
+             INVAL),
+    SIZE_ROW("nmc_heap_add_init_array(mut, %s, f)", heap_add_init_array, OK, OK, INVAL, INVAL,
+             INVAL),
     SIZE_ROW("nmc_heap_with_values(heap, %s, find, process)", heap_with_values, INVAL, OK, NOMEM,
              NOMEM, NOMEM),
     /* shared data structures */
