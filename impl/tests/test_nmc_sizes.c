@@ -983,9 +983,11 @@ static int matrix_init(uint64_t dim1, uint64_t dim2)
 }
 
 static int matrix_make_nn(uint64_t n) { return matrix_make(n, n); }
+static int matrix_make_0n(uint64_t n) { return matrix_make(0, n); }
 static int matrix_make_n0(uint64_t n) { return matrix_make(n, 0); }
 static int matrix_make_1n(uint64_t n) { return matrix_make(1, n); }
 static int matrix_init_nn(uint64_t n) { return matrix_init(n, n); }
+static int matrix_init_0n(uint64_t n) { return matrix_init(0, n); }
 
 /* A 2 x 2 matrix: element (i, j) is 10 * i + j + 10. */
 static nmc_sarray2 *small_matrix(void)
@@ -1007,6 +1009,13 @@ static int matrix_grow(uint64_t dim1, uint64_t dim2)
 
 static int matrix_grow_n1(uint64_t n) { return matrix_grow(n, 1); }
 static int matrix_grow_1n(uint64_t n) { return matrix_grow(1, n); }
+
+static int matrix_grow_empty_0n(uint64_t n)
+{
+    nmc_sarray2 *m;
+    need_ok(nmc_matrix_make(small_pool(), 0, 0, nmc_val_long(0), NMC_VAL_UNIT, &m));
+    return matrix_made(nmc_matrix_grow(m, 0, n, nmc_val_long(1)), m, 0, n);
+}
 
 /* Element (i, j) of the small matrix by each reader, and set. */
 enum matrix_op { M_SET, M_GET_RO, M_GET_P, M_GET_C };
@@ -1527,13 +1536,17 @@ static const struct row rows[] = {
     SIZE_ROW("nmc_array_get_c(2 elements, %s)", array_get_c, OK, OK, INVAL, INVAL, INVAL),
     SIZE_ROW("nmc_matrix_make(pool, dim1 = dim2 = %s, 1)", matrix_make_nn, OK, OK, INVAL, INVAL,
              INVAL),
+    SIZE_ROW("nmc_matrix_make(pool, 0, dim2 = %s, 1)", matrix_make_0n, OK, OK, INVAL, INVAL, INVAL),
     SIZE_ROW("nmc_matrix_make(pool, dim1 = %s, 0, 1)", matrix_make_n0, OK, OK, INVAL, INVAL, INVAL),
     SIZE_ROW("nmc_matrix_make(pool, 1, dim2 = %s, 1)", matrix_make_1n, OK, OK, INVAL, INVAL, INVAL),
     SIZE_ROW("nmc_matrix_init(pool, dim1 = dim2 = %s, f)", matrix_init_nn, OK, OK, INVAL, INVAL,
              INVAL),
+    SIZE_ROW("nmc_matrix_init(pool, 0, dim2 = %s, f)", matrix_init_0n, OK, OK, INVAL, INVAL, INVAL),
     SIZE_ROW("nmc_matrix_grow(2 x 2, dim1 = %s, 1, 1)", matrix_grow_n1, OK, OK, INVAL, INVAL,
              INVAL),
     SIZE_ROW("nmc_matrix_grow(2 x 2, 1, dim2 = %s, 1)", matrix_grow_1n, OK, OK, INVAL, INVAL,
+             INVAL),
+    SIZE_ROW("nmc_matrix_grow(0 x 0, 0, dim2 = %s, 1)", matrix_grow_empty_0n, OK, OK, INVAL, INVAL,
              INVAL),
     SIZE_ROW("nmc_matrix_set(2 x 2, i = %s, 0)", matrix_set_i, OK, OK, INVAL, INVAL, INVAL),
     SIZE_ROW("nmc_matrix_set(2 x 2, 0, j = %s)", matrix_set_j, OK, OK, INVAL, INVAL, INVAL),
