@@ -1124,6 +1124,15 @@ static int add_substring(size_t off, size_t len)
 static int add_substring_off(uint64_t n) { return add_substring(n, 1); }
 static int add_substring_len(uint64_t n) { return add_substring(1, n); }
 
+/* 16 bytes of memory said to be n: more than 16 is the caller's lie, but
+ * one the buffer must refuse before reading when no buffer can hold it. */
+static int add_submemory_len(uint64_t n)
+{
+    static const unsigned char mem[16];
+    nmc_buffer *b = small_buffer();
+    return buffer_added(nmc_buffer_add_submemory(b, mem, n), b, n);
+}
+
 static int delete_hd(uint64_t n)
 {
     nmc_buffer *b = small_buffer();
@@ -1575,6 +1584,8 @@ static const struct row rows[] = {
              INVAL),
     SIZE_ROW("nmc_buffer_add_substring(b, s, 1, len = %s)", add_substring_len, OK, OK, INVAL, INVAL,
              INVAL),
+    SIZE_ROW("nmc_buffer_add_submemory(b, 16 bytes, len = %s)", add_submemory_len, OK, OK, OVERFLOW,
+             OVERFLOW, OVERFLOW),
     SIZE_ROW("nmc_buffer_delete_hd(16 bytes, %s)", delete_hd, OK, OK, INVAL, INVAL, INVAL),
     SIZE_ROW("nmc_buffer_access(16 bytes, pos = %s, fn)", buffer_access, OK, OK, INVAL, INVAL,
              INVAL),

@@ -10,7 +10,8 @@
  * Positions are absolute, as in the original: the first byte is at
  * nmc_buffer_start (0 at creation, advanced by delete_hd and clear) and
  * the buffer holds the bytes [start, start + length). Reading outside
- * gives NMC_EINVAL.
+ * gives NMC_EINVAL. Positions are OCaml ints: an add that would take the
+ * end past NMC_MAX_LONG gives NMC_EOVERFLOW and adds nothing.
  *
  * Writers (add_*, delete_hd, clear) take the heap's write lock, and so do
  * the readers that copy bytes out (contents, sub, blit_to_*): they see a
