@@ -261,6 +261,13 @@ static int commit_len(uint64_t n)
     return CHECKED(st, fd_size(fd) == (off_t)n);
 }
 
+static int touch(uint64_t n)
+{
+    void *p;
+    need_ok(nmc_sys_map_anon(page(), NULL, &p));
+    return nmc_sys_touch(p, n);
+}
+
 /* ---- mem: blits, buffers, block initialisers, the copier, I/O ---------------- */
 
 /* A blit between two 16-byte buffers. */
@@ -1384,6 +1391,7 @@ static const struct row rows[] = {
             INVAL, INVAL),
     I64_ROW("nmc_sys_commit(fd, off = 0, len = %s)", commit_len, OK, OK, NMC_ENOSPC, NMC_ENOSPC,
             NMC_ENOSPC, INVAL, INVAL),
+    SIZE_ROW("nmc_sys_touch(page, %s)", touch, OK, OK, INVAL, INVAL, INVAL),
     /* mem */
     SIZE_ROW("nmc_blit_memory_to_bytes(srcoff = %s, len = 1)", m2b_srcoff, OK, OK, INVAL, INVAL,
              INVAL),

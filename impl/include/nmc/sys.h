@@ -57,7 +57,9 @@ int nmc_sys_unmap(void *addr, size_t len);
 int nmc_sys_commit(int fd, off_t off, off_t len);
 /* Writes one byte per page of [addr, addr+len) (value unchanged) with SIGBUS
  * caught: NMC_ENOSPC if the backing store could not supply a page. Safe to
- * call from several threads; the caller's SIGBUS handler is restored. */
+ * call from several threads; the caller's SIGBUS handler is restored.
+ * NMC_EINVAL, before any write, if part of the range is not mapped (one
+ * msync call checks it). */
 int nmc_sys_touch(void *addr, size_t len);
 
 /* Futexes on 32-bit words in shared memory (process-shared, never private).
