@@ -1363,6 +1363,23 @@ static int in_run(int (*call)(uint64_t n), uint64_t n, bool in_worker)
     return status;
 }
 
+/* nmc_start with an inherit list said to hold n ids (it holds one: the
+ * idle fork point). */
+static int start_inherit(uint64_t n)
+{
+    nmc_res_id ids[1] = {idle_fork};
+    struct nmc_inherit inherit = {ids, n};
+    nmc_process_id pid, self;
+    nmc_value v;
+    bool in_worker = nmc_self_process_id(&self) == NMC_OK;
+    int st = nmc_start(idle_fork, NMC_VAL_UNIT, &inherit, &pid);
+    if (st == NMC_OK && in_worker) /* the master may not join */
+        need_ok(nmc_join(idle_join, pid, new_arena(), &v));
+    return st;
+}
+
+static int start_inherit_master(uint64_t n) { return in_run(start_inherit, n, false); }
+static int start_inherit_worker(uint64_t n) { return in_run(start_inherit, n, true); }
 static int preallocated_shm_worker(uint64_t n) { return in_run(preallocated_shm, n, true); }
 static int create_mempool_worker(uint64_t n) { return in_run(create_mempool, n, true); }
 
@@ -1624,6 +1641,10 @@ static const struct row rows[] = {
     SIZE_ROW("nmc_get_file(id, buf, buflen = %s)", get_file, SPACE, SPACE, OK, OK, OK),
     SIZE_ROW("nmc_get_shm(id, buf, buflen = %s)", get_shm, SPACE, SPACE, OK, OK, OK),
     SIZE_ROW("nmc_get_sem(id, buf, buflen = %s)", get_sem, SPACE, SPACE, OK, OK, OK),
+    SIZE_ROW("nmc_start(fp, arg, inherit {1 id, n = %s}) in the master", start_inherit_master, OK,
+             OK, INVAL, INVAL, INVAL),
+    SIZE_ROW("nmc_start(fp, arg, inherit {1 id, n = %s}) in a worker", start_inherit_worker, OK, OK,
+             INVAL, INVAL, INVAL),
 };
 
 enum { N_ROWS = sizeof rows / sizeof rows[0] };
