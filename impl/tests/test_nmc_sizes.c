@@ -1672,6 +1672,18 @@ static int exit_code(int st)
     return st <= 0 && EXIT_STATUS - st < EXIT_WRONG_SIZE ? EXIT_STATUS - st : EXIT_UNKNOWN;
 }
 
+/* Removes what a child that died left of the things named after its pid
+ * (test_name, the run directories, get_file's file). */
+static void remove_leftovers(pid_t child)
+{
+    static const char *const dirs[] = {"/tmp", "/dev/shm"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "rm -rf %s/%s_*%ld*", dirs[i], nmc_test_prefix(), (long)child);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+}
+
 /* Runs one value of a row in a child; appends a verdict to msg if the
  * result is not the one wanted. */
 static void run_value(const struct row *r, int v, char *msg, size_t cap)
@@ -1685,6 +1697,9 @@ static void run_value(const struct row *r, int v, char *msg, size_t cap)
     if (pid == 0)
         _exit(exit_code(r->run(n)));
     int code = hostile_wait(pid, CALL_DEADLINE), want = r->want[v];
+    bool returned = code >= EXIT_STATUS && code <= EXIT_UNKNOWN && code != HOSTILE_SETUP_FAILED;
+    if (!returned) /* crashed, hung or gave up: it did not clean up */
+        remove_leftovers(pid);
     char got[96];
     size_t len = strlen(msg);
     if (code == HOSTILE_HUNG) {
