@@ -39,8 +39,8 @@ extern "C" {
 
 typedef struct nmc_buffer nmc_buffer;
 
-/* A new empty buffer in pool with blocks of bsize bytes (> 0) and a copy
- * of header. */
+/* A new empty buffer in pool with blocks of bsize bytes (1..NMC_MAX_LONG,
+ * else NMC_EINVAL) and a copy of header. */
 int nmc_buffer_create(nmc_mempool *pool, size_t bsize, nmc_value header, nmc_buffer **out);
 /* All bytes as a new string in arena. */
 int nmc_buffer_contents(nmc_buffer *b, nmc_arena *arena, nmc_value *out);

@@ -190,7 +190,8 @@ int nmc_heap_pin(nmc_mutator *mut, nmc_value v);
  * find's failure or process's status. */
 int nmc_heap_with_value(nmc_heap *heap, int (*find)(nmc_heap *heap, void *ctx, nmc_value *v),
                         int (*process)(nmc_value v, void *ctx), void *ctx);
-/* The n-ary form: find fills n values, all pinned while process runs. */
+/* The n-ary form: find fills n values, all pinned while process runs.
+ * NMC_EINVAL for n = 0, NMC_ENOMEM if n values cannot be allocated. */
 int nmc_heap_with_values(nmc_heap *heap, size_t n,
                          int (*find)(nmc_heap *heap, void *ctx, nmc_value *v),
                          int (*process)(const nmc_value *v, void *ctx), void *ctx);

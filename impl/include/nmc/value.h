@@ -181,7 +181,8 @@ int nmc_arena_create(nmc_arena **out);
 void nmc_arena_destroy(nmc_arena *arena);
 /* Bytes handed out so far (headers and padding included). */
 size_t nmc_arena_used(const nmc_arena *arena);
-/* Raw aligned words from the arena (no header); NULL on failure. */
+/* Raw aligned words from the arena (no header); NULL on failure and for
+ * 0 words. */
 void *nmc_arena_alloc_words(nmc_arena *arena, size_t words);
 
 int nmc_alloc_block(nmc_arena *arena, unsigned tag, size_t wosize, nmc_value *out);
