@@ -13,12 +13,14 @@
  *     grep -E '\b(size_t|u?int(32|64)?_t|off_t|long|unsigned|int) \w+[,)]'
  *
  * then, by hand, the parameters that are sizes, counts, lengths, offsets
- * or indexes, and the counts carried in structs (nmc_inherit.n). Left out,
- * as no size: file descriptors, flags, keys of shmtables, custom payloads
- * (alloc_int32 ...), descriptors (uint64_t d: an address, checked against
- * the pool), free_percent, seeds, statuses, futex values, and the fault
- * injection of test builds. Left out as pure bounds of the caller's own
- * memory, with no arithmetic to overflow: nmc_as_value (unchecked by
+ * or indexes (a tag where it indexes a table: nmc_atom, nmc_alloc_block),
+ * and the counts carried in structs (nmc_inherit.n). Left out, as no
+ * size: file descriptors, flags, other tags, keys of shmtables, custom
+ * payloads (alloc_int32 ...), descriptors (uint64_t d: an address,
+ * checked against the pool), free_percent, seeds, statuses, futex values,
+ * the fault injection of test builds, and the macros the pipeline also
+ * matches (nmc_bigarray_val ...). Left out as pure bounds of the caller's
+ * own memory, with no arithmetic to overflow: nmc_as_value (unchecked by
  * contract), nmc_copy_options.n_ranges / n_target_ops and nmc_memory.len
  * (the rows below use honest ones). nmc_queue_* take no size.
  *
