@@ -10,7 +10,8 @@
  * Positions are absolute, as in the original: the first byte is at
  * nmc_buffer_start (0 at creation, advanced by delete_hd and clear) and
  * the buffer holds the bytes [start, start + length). Reading outside
- * gives NMC_EINVAL.
+ * gives NMC_EINVAL. Positions are OCaml ints: an add that would take the
+ * end past NMC_MAX_LONG gives NMC_EOVERFLOW and adds nothing.
  *
  * Writers (add_*, delete_hd, clear) take the heap's write lock, and so do
  * the readers that copy bytes out (contents, sub, blit_to_*): they see a
@@ -38,8 +39,8 @@ extern "C" {
 
 typedef struct nmc_buffer nmc_buffer;
 
-/* A new empty buffer in pool with blocks of bsize bytes (> 0) and a copy
- * of header. */
+/* A new empty buffer in pool with blocks of bsize bytes (1..NMC_MAX_LONG,
+ * else NMC_EINVAL) and a copy of header. */
 int nmc_buffer_create(nmc_mempool *pool, size_t bsize, nmc_value header, nmc_buffer **out);
 /* All bytes as a new string in arena. */
 int nmc_buffer_contents(nmc_buffer *b, nmc_arena *arena, nmc_value *out);

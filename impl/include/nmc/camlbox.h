@@ -179,10 +179,10 @@ int nmc_camlbox_wake(nmc_camlbox_sender *s);
 
 /* Blocks until messages arrive that earlier waits did not report, and
  * stores slot numbers of such messages in slots[0 .. *n): at least one, at
- * most max, not necessarily all of them (those the ring walk cannot reach
- * yet, e.g. behind a slot still being written, come with a later wait;
- * every message is reported once). *n may be 0 after a wake or
- * cancel_wait. */
+ * most max (>= 1, else NMC_EINVAL), not necessarily all of them (those
+ * the ring walk cannot reach yet, e.g. behind a slot still being written,
+ * come with a later wait; every message is reported once). *n may be 0
+ * after a wake or cancel_wait. */
 int nmc_camlbox_wait(nmc_camlbox *box, uint32_t *slots, size_t max, size_t *n);
 /* Like nmc_camlbox_wait, but NMC_ETIMEDOUT (*n = 0) once abs_deadline
  * passes with nothing new. */

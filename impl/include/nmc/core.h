@@ -197,7 +197,8 @@ struct nmc_inherit {
  * inherit NULL: all. NMC_ENO_RESOURCE (not a fork point, released),
  * NMC_EUNSUPPORTED / NMC_EOUT_OF_SPACE (arg cannot be copied / is larger
  * than value_max), NMC_ESYS (fork failed; errno as the master saw
- * it is not carried), NMC_EINVAL (no master). */
+ * it is not carried), NMC_EINVAL (no master, or an inherit count beyond
+ * PTRDIFF_MAX / sizeof(nmc_res_id): no array holds that many ids). */
 int nmc_start(nmc_res_id fork_point, nmc_value arg, const struct nmc_inherit *inherit,
               nmc_process_id *pid);
 /* Waits until process pid has ended, then copies its result into arena.

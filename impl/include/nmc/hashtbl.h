@@ -51,8 +51,8 @@ extern "C" {
 
 typedef struct nmc_hashtbl nmc_hashtbl;
 
-/* A new empty table in pool with `buckets` buckets (0: 391) and a copy of
- * header. */
+/* A new empty table in pool with `buckets` buckets (0: 391; beyond
+ * UINT32_MAX: NMC_EINVAL) and a copy of header. */
 int nmc_hashtbl_create(nmc_mempool *pool, size_t buckets, nmc_value header, nmc_hashtbl **out);
 /* Removes every binding (the bucket array keeps its size). */
 int nmc_hashtbl_clear(nmc_hashtbl *t);

@@ -131,7 +131,8 @@ struct nmc_heap_stats {
 };
 
 /* Creates a heap in pool with room for at least size bytes, whose root is
- * a copy of root (a block). */
+ * a copy of root (a block). NMC_EOUT_OF_POOL_MEMORY if the pool cannot
+ * supply size bytes, however large size is. */
 int nmc_heap_create(nmc_mempool *pool, size_t size, nmc_value root, nmc_heap **heap);
 /* Bytes a heap needs to hold a copy of v (for nmc_heap_create's size). */
 int nmc_heap_minimum_size(nmc_value v, size_t *bytes);
@@ -166,15 +167,18 @@ int nmc_heap_add(nmc_mutator *mut, nmc_value v, nmc_value *out);
 /* Like add, but sub-values already in this heap are shared, not copied. */
 int nmc_heap_add_immutable(nmc_mutator *mut, nmc_value v, nmc_value *out);
 /* A new array of n fields, each x (x is added first if it is a block not
- * in this heap). */
+ * in this heap). n = 0 gives the empty array, the atom of tag 0 (OCaml's
+ * [||]); n beyond NMC_MAX_WOSIZE is NMC_EINVAL. */
 int nmc_heap_add_uniform_array(nmc_mutator *mut, size_t n, nmc_value x, nmc_value *out);
-/* A new array of n fields, field i the added result of f(i, ctx). */
+/* A new array of n fields, field i the added result of f(i, ctx); n as
+ * for add_uniform_array. */
 int nmc_heap_add_init_array(nmc_mutator *mut, size_t n,
                             int (*f)(size_t i, void *ctx, nmc_value *v), void *ctx,
                             nmc_value *out);
 /* Some v: a block of tag 0 holding the added v. */
 int nmc_heap_add_some(nmc_mutator *mut, nmc_value v, nmc_value *out);
-/* A new string of len zero bytes. */
+/* A new string of len zero bytes (NMC_EINVAL for a length no block holds:
+ * len >= NMC_MAX_WOSIZE * NMC_WORD_SIZE). */
 int nmc_heap_add_string(nmc_mutator *mut, size_t len, nmc_value *out);
 /* Pins v (a value of this heap) until the end of the modify. */
 int nmc_heap_pin(nmc_mutator *mut, nmc_value v);
@@ -186,7 +190,8 @@ int nmc_heap_pin(nmc_mutator *mut, nmc_value v);
  * find's failure or process's status. */
 int nmc_heap_with_value(nmc_heap *heap, int (*find)(nmc_heap *heap, void *ctx, nmc_value *v),
                         int (*process)(nmc_value v, void *ctx), void *ctx);
-/* The n-ary form: find fills n values, all pinned while process runs. */
+/* The n-ary form: find fills n values, all pinned while process runs.
+ * NMC_EINVAL for n = 0, NMC_ENOMEM if n values cannot be allocated. */
 int nmc_heap_with_values(nmc_heap *heap, size_t n,
                          int (*find)(nmc_heap *heap, void *ctx, nmc_value *v),
                          int (*process)(const nmc_value *v, void *ctx), void *ctx);

@@ -6,7 +6,9 @@
  * elements are copied in by create, make, init, set and grow under the
  * heap's write lock; get_ro reads without a lock, get_p runs a callback
  * with the element pinned, get_c copies it into an arena; deref gives the
- * array of rows (unprotected). Indexes out of range give NMC_EINVAL.
+ * array of rows (unprotected). Indexes out of range give NMC_EINVAL, and
+ * so does a dimension beyond NMC_MAX_WOSIZE (no row or array of rows can
+ * be that long), also for a matrix without rows.
  *
  * Handles and descriptors: an nmc_sarray2 pointer is valid in every
  * process that inherits the pool; nmc_matrix_descr / _of_descr name it in

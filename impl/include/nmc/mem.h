@@ -53,7 +53,8 @@ int nmc_free_memory_pages(nmc_memory m);
 int nmc_alloc_aligned_memory(size_t alignment, size_t size, nmc_memory *out);
 void nmc_free_aligned_memory(nmc_memory m);
 /* Maps size bytes of fd from pos (grows a shorter file as Bigarray.map_file
- * does); shared = MAP_SHARED, else private. addr is a hint or 0. */
+ * does; a failure leaves it as it was); shared = MAP_SHARED, else private.
+ * addr is a hint or 0. NMC_EOVERFLOW if pos + size does not fit off_t. */
 int nmc_memory_map_file(int fd, off_t pos, uintptr_t addr, bool shared, size_t size,
                         nmc_memory *out);
 int nmc_memory_unmap_file(nmc_memory *m); /* sets m->data = NULL, m->len = 0 */

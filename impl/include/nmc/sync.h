@@ -238,7 +238,7 @@ typedef struct nmc_wait_entry {
 } nmc_wait_entry;
 
 /* Bytes needed for a wait set of capacity entries; 0 if capacity is 0 or
- * the size overflows. */
+ * above INT32_MAX. */
 size_t nmc_wait_set_size(uint32_t capacity);
 /* Initialises an empty wait set of capacity entries in place (the memory
  * must hold nmc_wait_set_size(capacity) bytes). */

@@ -30,12 +30,14 @@ size_t nmc_sys_pagesize(void);
 int nmc_sys_round_pages(size_t len, size_t *rounded);
 
 /* Fills buf with "/<prefix>_<16 random hex digits>" (getrandom). prefix:
- * 1..NMC_SHM_PREFIX_MAX characters of [A-Za-z0-9_.-]; else NMC_EINVAL. */
+ * 1..NMC_SHM_PREFIX_MAX characters of [A-Za-z0-9_.-]; else NMC_EINVAL, as
+ * for a buflen too small for the name. */
 int nmc_sys_unique_name(const char *prefix, char *buf, size_t buflen);
 
 /* Creates a new POSIX shm object of size bytes under a unique name made from
  * prefix (retrying on the rare EEXIST), O_EXCL, mode 0600. On success *fd is
- * open read-write and name (NMC_SHM_NAME_MAX bytes) holds the name. */
+ * open read-write and name (NMC_SHM_NAME_MAX bytes) holds the name. A size
+ * beyond INT64_MAX (no off_t holds it) is NMC_EINVAL. */
 int nmc_sys_shm_create(const char *prefix, size_t size, int *fd, char *name);
 /* Opens an existing shm object read-write. */
 int nmc_sys_shm_open(const char *name, int *fd);
@@ -58,7 +60,9 @@ int nmc_sys_unmap(void *addr, size_t len);
 int nmc_sys_commit(int fd, off_t off, off_t len);
 /* Writes one byte per page of [addr, addr+len) (value unchanged) with SIGBUS
  * caught: NMC_ENOSPC if the backing store could not supply a page. Safe to
- * call from several threads; the caller's SIGBUS handler is restored. */
+ * call from several threads; the caller's SIGBUS handler is restored.
+ * NMC_EINVAL, before any write, if part of the range is not mapped (one
+ * msync call checks it). */
 int nmc_sys_touch(void *addr, size_t len);
 
 /* ---- guarded ranges: SIGBUS from a truncated object becomes a flag -----

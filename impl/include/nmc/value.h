@@ -172,14 +172,17 @@ bool nmc_is_atom(nmc_value v);
 /* ---- arena: process-local values ----------------------------------------- */
 /* Builders return NMC_OK or NMC_ENOMEM / NMC_EINVAL and store the new value
  * in *out. Fields of a new structured block are NMC_VAL_UNIT. Everything is
- * freed by nmc_arena_destroy. A zero wosize gives the atom, as OCaml does. */
+ * freed by nmc_arena_destroy. A zero wosize gives the atom, as OCaml does;
+ * one beyond NMC_MAX_WOSIZE is NMC_EINVAL (a string length whose word
+ * count would wrap: NMC_EOVERFLOW). */
 typedef struct nmc_arena nmc_arena;
 
 int nmc_arena_create(nmc_arena **out);
 void nmc_arena_destroy(nmc_arena *arena);
 /* Bytes handed out so far (headers and padding included). */
 size_t nmc_arena_used(const nmc_arena *arena);
-/* Raw aligned words from the arena (no header); NULL on failure. */
+/* Raw aligned words from the arena (no header); NULL on failure and for
+ * 0 words. */
 void *nmc_arena_alloc_words(nmc_arena *arena, size_t words);
 
 int nmc_alloc_block(nmc_arena *arena, unsigned tag, size_t wosize, nmc_value *out);
@@ -192,7 +195,8 @@ int nmc_alloc_nativeint(nmc_arena *arena, intptr_t i, nmc_value *out);
 /* Abstract block of wosize words, zero-filled. */
 int nmc_alloc_abstract(nmc_arena *arena, size_t wosize, nmc_value *out);
 /* Bigarray with managed data in the arena; data may be NULL (zero-filled).
- * kind: enum nmc_ba_kind; layout: enum nmc_ba_layout; 1 <= num_dims <= 16. */
+ * kind: enum nmc_ba_kind; layout: enum nmc_ba_layout; 1 <= num_dims <= 16.
+ * NMC_EOVERFLOW if the data's byte size does not fit a size_t. */
 int nmc_alloc_bigarray(nmc_arena *arena, int kind, int layout, int num_dims,
                        const intptr_t *dims, const void *data, nmc_value *out);
 /* Convenience: a block with the given fields (tag 0 = tuple / record). */

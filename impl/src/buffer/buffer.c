@@ -57,6 +57,10 @@ static int add(nmc_mutator *mut, void *ctx)
     nmc_heap *h = nmc_heap_of_mutator(mut);
     size_t bsize = buf_get(h, B_BSIZE), length = buf_get(h, B_LENGTH);
     size_t end = buf_get(h, B_START) + length;
+    /* Positions are tagged immediates: the end may not pass NMC_MAX_LONG,
+     * which is checked before a byte of src is read. */
+    if (src->len > NMC_MAX_LONG - end)
+        return NMC_EOVERFLOW;
     int st = NMC_OK;
     for (size_t done = 0, k, off; st == NMC_OK && done < src->len; done += k) {
         if (end + done == buf_get(h, B_BASE) + buf_get(h, B_NBLOCKS) * bsize &&

@@ -2,6 +2,7 @@
  * they act on the master's tables directly, as user 0; in a worker they
  * are requests to the master (worker.c's core_call), as the worker's id.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,8 @@ int nmc_def_process(nmc_process_fn fn, nmc_res_id *fork_point, nmc_res_id *join_
     return NMC_OK;
 }
 
-/* The START payload: count, ids, image. */
+/* The START payload: count, ids, image (ids are at most PTRDIFF_MAX bytes,
+ * see nmc_start, and the image far less: the length cannot wrap). */
 static void *start_payload(const struct nmc_inherit *inherit, const void *image, size_t image_len,
                            size_t *len)
 {
@@ -52,7 +54,8 @@ static void *start_payload(const struct nmc_inherit *inherit, const void *image,
 int nmc_start(nmc_res_id fork_point, nmc_value arg, const struct nmc_inherit *inherit,
               nmc_process_id *pid)
 {
-    if (pid == NULL || (inherit != NULL && inherit->n > 0 && inherit->ids == NULL))
+    if (pid == NULL || (inherit != NULL && inherit->n > 0 && inherit->ids == NULL) ||
+        (inherit != NULL && inherit->n > PTRDIFF_MAX / sizeof(nmc_res_id))) /* no such array */
         return NMC_EINVAL;
     if (!in_worker() && !core.running)
         return NMC_EINVAL; /* no master loop to supervise the worker */

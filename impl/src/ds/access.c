@@ -102,10 +102,6 @@ int ds_grow_block(nmc_mutator *mut, nmc_value old, size_t n, nmc_value x, nmc_va
     size_t have = nmc_is_long(old) ? 0 : nmc_wosize_val(old);
     if (n < have)
         return NMC_EINVAL;
-    if (n == 0) {
-        *out = nmc_atom(0);
-        return NMC_OK;
-    }
     int st = nmc_heap_add_uniform_array(mut, n, x, out);
     for (size_t i = 0; st == NMC_OK && i < have; i++)
         nmc_field(*out, i) = nmc_field(old, i);

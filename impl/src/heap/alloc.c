@@ -105,7 +105,11 @@ void hp_give_back(nmc_heap *h, nmc_header *p, size_t words, size_t used)
 
 size_t hp_extent_bytes(size_t words)
 {
-    return sizeof(struct nmc_heap_extent) + words * sizeof(nmc_header);
+    size_t bytes;
+    if (__builtin_mul_overflow(words, sizeof(nmc_header), &bytes) ||
+        __builtin_add_overflow(bytes, sizeof(struct nmc_heap_extent), &bytes))
+        return SIZE_MAX;
+    return bytes;
 }
 
 int hp_extend(nmc_heap *h, size_t words)
@@ -113,8 +117,10 @@ int hp_extend(nmc_heap *h, size_t words)
     size_t bytes = hp_extent_bytes(words);
     if (bytes < NMC_HEAP_EXTENT_MIN)
         bytes = NMC_HEAP_EXTENT_MIN;
-    size_t page = nmc_sys_pagesize();
-    bytes = (bytes + page - 1) / page * page; /* the pool gives whole pages */
+    /* The pool gives whole pages; a size that does not round to them is
+     * more than any pool holds. */
+    if (nmc_sys_round_pages(bytes, &bytes) != NMC_OK)
+        return NMC_EOUT_OF_POOL_MEMORY;
     void *mem;
     if (NMC_FAULT(NMC_FAULT_HEAP_EXTEND, ENOMEM))
         return NMC_EOUT_OF_POOL_MEMORY;

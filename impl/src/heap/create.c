@@ -35,6 +35,7 @@ int nmc_heap_minimum_size(nmc_value v, size_t *bytes)
         if (st != NMC_OK)
             return st;
     }
+    /* len <= probe.len = SIZE_MAX / 2: the sum cannot wrap. */
     *bytes = sizeof(nmc_heap) + hp_extent_bytes(len / sizeof(nmc_header));
     return NMC_OK;
 }

@@ -103,7 +103,8 @@ int hp_extend(nmc_heap *h, size_t words);
  * else from a new extent (growth policy: see nmc/heap.h). The words hold
  * 0xAA without NDEBUG. */
 int hp_alloc(nmc_mutator *mut, size_t words, nmc_header **out);
-/* Extent record and block area of `words`: bytes to ask the pool for. */
+/* Extent record and block area of `words`: bytes to ask the pool for;
+ * SIZE_MAX (more than any pool holds) if they do not fit a size_t. */
 size_t hp_extent_bytes(size_t words);
 
 /* ---- gc.c ------------------------------------------------------------------- */

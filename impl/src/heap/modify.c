@@ -223,11 +223,15 @@ int nmc_heap_add_immutable(nmc_mutator *mut, nmc_value v, nmc_value *out)
 }
 
 /* A new block of tag 0 and n fields, all init (an immediate or a heap
- * value), pinned. */
+ * value), pinned; for n = 0 the atom, as OCaml's [||]. */
 static int new_block(nmc_mutator *mut, size_t n, nmc_value init, unsigned tag, nmc_value *out)
 {
-    if (n == 0 || n > NMC_MAX_WOSIZE)
+    if (n > NMC_MAX_WOSIZE)
         return NMC_EINVAL;
+    if (n == 0) {
+        *out = nmc_atom(0);
+        return NMC_OK;
+    }
     uint64_t slot;
     nmc_header *p;
     /* init must survive a collection triggered by this allocation. */
@@ -247,7 +251,7 @@ int nmc_heap_add_uniform_array(nmc_mutator *mut, size_t n, nmc_value x, nmc_valu
 {
     if (mut == NULL || out == NULL)
         return NMC_EINVAL;
-    int st = nmc_heap_add_immutable(mut, x, &x);
+    int st = n == 0 ? NMC_OK : nmc_heap_add_immutable(mut, x, &x); /* no field holds x */
     return st == NMC_OK ? new_block(mut, n, x, 0, out) : st;
 }
 

@@ -58,6 +58,11 @@ static int new_row(nmc_mutator *mut, struct fill *fl, size_t i, nmc_value old, n
 static int fill(nmc_mutator *mut, void *ctx)
 {
     struct fill *fl = ctx;
+    /* No block holds more fields: no array of rows, no row, and a dim2
+     * past it would not even survive as the tagged M_DIM2 of a matrix
+     * without rows. */
+    if (fl->dim1 > NMC_MAX_WOSIZE || fl->dim2 > NMC_MAX_WOSIZE)
+        return NMC_EINVAL;
     nmc_value *f = ds_fields(nmc_heap_of_mutator(mut)), rows;
     size_t dim1 = nmc_wosize_val(f[M_ROWS]), dim2 = (size_t)nmc_long_val(f[M_DIM2]);
     if (fl->dim1 < dim1)

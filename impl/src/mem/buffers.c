@@ -144,7 +144,9 @@ static int grow_file(int fd, off_t end)
 /* Maps size bytes of fd from pos, growing a shorter file; see nmc/mem.h.
  * size 0 maps nothing (data NULL). NMC_EINVAL for a negative pos or NULL
  * out, NMC_EOVERFLOW if pos + size does not fit off_t, NMC_ESYS (errno
- * kept) if fstat, ftruncate or mmap fails. */
+ * kept) if fstat, ftruncate or mmap fails. The mapping comes first (it
+ * may reach past the end of the file): a size the address space cannot
+ * hold fails before the file is grown for it. */
 int nmc_memory_map_file(int fd, off_t pos, uintptr_t addr, bool shared, size_t size,
                         nmc_memory *out)
 {
@@ -156,9 +158,6 @@ int nmc_memory_map_file(int fd, off_t pos, uintptr_t addr, bool shared, size_t s
         *out = (nmc_memory){NULL, 0};
         return NMC_OK;
     }
-    int st = grow_file(fd, pos + (off_t)size);
-    if (st != NMC_OK)
-        return st;
     size_t delta = (size_t)pos % nmc_sys_pagesize();
     if (size > SIZE_MAX - delta)
         return NMC_EOVERFLOW;
@@ -169,6 +168,13 @@ int nmc_memory_map_file(int fd, off_t pos, uintptr_t addr, bool shared, size_t s
                          shared ? MAP_SHARED : MAP_PRIVATE, fd, pos - (off_t)delta);
     if (p == MAP_FAILED)
         return NMC_ESYS;
+    int st = grow_file(fd, pos + (off_t)size);
+    if (st != NMC_OK) {
+        int saved = errno;
+        munmap(p, size + delta);
+        errno = saved;
+        return st;
+    }
     *out = (nmc_memory){(unsigned char *)p + delta, size};
     return NMC_OK;
 }

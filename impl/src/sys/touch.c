@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "nmc/status.h"
 #include "nmc/sys.h"
@@ -48,14 +49,23 @@ static int touch_pages(unsigned char *p, unsigned char *end)
     return NMC_OK;
 }
 
+/* Whether every page of [addr, addr+len) (not wrapping) is mapped: msync
+ * with MS_ASYNC writes nothing back and fails with ENOMEM at a hole. */
+static bool mapped(void *addr, size_t len)
+{
+    uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(nmc_sys_pagesize() - 1);
+    return msync((void *)start, (uintptr_t)addr - start + len, MS_ASYNC) == 0;
+}
+
 /* Touches every page of [addr, addr+len); see nmc/sys.h. NMC_OK,
  * NMC_ENOSPC if a page could not be supplied, NMC_EINVAL for a NULL addr
- * with len > 0 or a range that wraps, NMC_ESYS if sigaction fails. */
+ * with len > 0, a range that wraps or one that is not all mapped (the
+ * touch would be SIGSEGV), NMC_ESYS if sigaction fails. */
 int nmc_sys_touch(void *addr, size_t len)
 {
     if (len == 0)
         return NMC_OK;
-    if (addr == NULL || (uintptr_t)addr > UINTPTR_MAX - len)
+    if (addr == NULL || (uintptr_t)addr > UINTPTR_MAX - len || !mapped(addr, len))
         return NMC_EINVAL;
     int st = sigbus_enter();
     if (st != NMC_OK)

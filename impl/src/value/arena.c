@@ -251,7 +251,8 @@ int nmc_alloc_bigarray(nmc_arena *arena, int kind, int layout, int num_dims,
     st = nmc_ba_byte_size(ba, &bytes);
     if (st != NMC_OK)
         return st;
-    size_t words = (bytes + NMC_WORD_SIZE - 1) / NMC_WORD_SIZE;
+    /* bytes + NMC_WORD_SIZE - 1 could wrap (dims {INTPTR_MAX, 2} of chars). */
+    size_t words = bytes / NMC_WORD_SIZE + (bytes % NMC_WORD_SIZE != 0);
     ba->data = words == 0 ? NULL : nmc_arena_alloc_words(arena, words);
     if (words != 0 && ba->data == NULL)
         return NMC_ENOMEM;
