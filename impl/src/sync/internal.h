@@ -5,6 +5,15 @@
  * All shared fields are accessed with the __atomic builtins (sequentially
  * consistent unless a comment says otherwise), never with plain loads and
  * stores, so that processes and threads agree on their order.
+ *
+ * The objects are input (impl/README.md, "Shared memory is input"): any
+ * process that maps them may write any word. Each decision reads the word
+ * it rests on once into a local (a lock word, a slot's own word) and makes
+ * every test and the compare-and-swap on that local. A word that names no
+ * thread or an impossible state is not trusted to mean "someone holds
+ * it": a lock word naming no live owner is taken over (NMC_EOWNER_DEAD),
+ * so random words never make a locker wait for ever; only a word naming a
+ * live thread does, as it would for that thread's own lock.
  */
 #ifndef NMC_SYNC_INTERNAL_H
 #define NMC_SYNC_INTERNAL_H
