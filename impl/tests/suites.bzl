@@ -21,6 +21,7 @@ def nmc_test_suites(files):
                    ([":values"] if module in ("value", "mem", "camlbox", "heap") + DS_MODULES else []) +
                    ([":ds_support"] if module in DS_MODULES else []) +
                    ([":shm_region"] if module in ("sync", "camlbox") else []) +
+                   ([":camlbox_support"] if module == "camlbox" else []) +
                    ([":hostile"] if name.endswith("_hostile") or module == "nmc" else []) +
                    (["//impl:%s_internal" % module]
                     if name.endswith("_hostile") and module in INTERNAL_LAYOUT else []),

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "camlbox_internal.h"
+#include "camlbox_test.h"
 #include "hostile.h"
 #include "nmc/camlbox.h"
 #include "nmc_test.h"
@@ -31,6 +32,22 @@ static const char *fresh_name(void)
     static int n;
     snprintf(box_name, sizeof box_name, "/%s_cbh%ld_%d", nmc_test_prefix(), (long)getpid(), n++);
     return box_name;
+}
+
+/* The box of a test and an honest sender on it. */
+static nmc_camlbox *rx;
+static nmc_camlbox_sender *tx;
+
+static void box_open(uint32_t capacity, size_t msg_size)
+{
+    ck_assert_ok(nmc_camlbox_create(fresh_name(), capacity, msg_size, &rx));
+    ck_assert_ok(nmc_camlbox_sender_open(box_name, &tx));
+}
+
+static void box_close(void)
+{
+    ck_assert_ok(nmc_camlbox_sender_close(tx));
+    ck_assert_ok(nmc_camlbox_close(rx));
 }
 
 /* Shared with the children: a flag that stops them. */
@@ -111,53 +128,45 @@ static nmc_value string_of(size_t len)
 /* expect: a receiver whose box header another process rewrote (2^20 slots of 64 KiB) keeps to its own geometry: waits, gets and deletes work, check says NMC_ECORRUPT, no signal */
 START_TEST(header_rewritten_under_receiver)
 {
-    nmc_camlbox *box;
-    nmc_camlbox_sender *s;
-    ck_assert_ok(nmc_camlbox_create(fresh_name(), 4, 256, &box));
-    ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
+    box_open(4, 256);
     in_child(grow_header);
-    ck_assert_ok(nmc_camlbox_send(s, string_of(32), NMC_CAMLBOX_ANY_SLOT, NULL));
+    ck_assert_ok(nmc_camlbox_send(tx, string_of(32), NMC_CAMLBOX_ANY_SLOT, NULL));
     uint32_t slots[8];
     size_t n = 0;
     struct timespec now;
     nmc_deadline_in(0, &now);
-    int st = nmc_camlbox_timedwait(box, &now, slots, 8, &n);
+    int st = nmc_camlbox_timedwait(rx, &now, slots, 8, &n);
     ck_assert_msg(st == NMC_OK && n == 1, "wrong status: wait gave %s with %zu slots",
                   nmc_strerror(st), n);
     nmc_value v;
-    ck_assert_ok(nmc_camlbox_get_checked(box, slots[0], &v));
-    ck_assert_ok(nmc_camlbox_delete(box, slots[0]));
+    ck_assert_ok(nmc_camlbox_get_checked(rx, slots[0], &v));
+    ck_assert_ok(nmc_camlbox_delete(rx, slots[0]));
     uint32_t capacity, messages;
-    ck_assert_ok(nmc_camlbox_bcapacity(box, &capacity));
-    ck_assert_ok(nmc_camlbox_bmessages(box, &messages));
+    ck_assert_ok(nmc_camlbox_bcapacity(rx, &capacity));
+    ck_assert_ok(nmc_camlbox_bmessages(rx, &messages));
     ck_assert_msg(capacity == 4 && messages == 0,
                   "wrong status: capacity %u, messages %u after the rewrite", capacity, messages);
-    ck_assert_status(nmc_camlbox_check(box), NMC_ECORRUPT);
+    ck_assert_status(nmc_camlbox_check(rx), NMC_ECORRUPT);
     nmc_camlbox_sender *late;
     ck_assert_status(nmc_camlbox_sender_open(box_name, &late), NMC_ECORRUPT);
-    ck_assert_ok(nmc_camlbox_sender_close(s));
-    ck_assert_ok(nmc_camlbox_close(box));
+    box_close();
 }
 END_TEST
 
 /* expect: an honest sender that opened the box before another process rewrote its msg_size (256 -> 64 KiB) refuses a 1 KiB message with NMC_EMESSAGE_TOO_BIG and writes nothing outside its slot */
 START_TEST(header_rewritten_under_sender)
 {
-    nmc_camlbox *box;
-    nmc_camlbox_sender *s;
-    ck_assert_ok(nmc_camlbox_create(fresh_name(), 4, 256, &box));
-    ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
+    box_open(4, 256);
     in_child(grow_header);
-    int st = nmc_camlbox_send(s, string_of(1024), 0, NULL);
+    int st = nmc_camlbox_send(tx, string_of(1024), 0, NULL);
     ck_assert_msg(st == NMC_EMESSAGE_TOO_BIG,
                   "wrong status: a 1 KiB message into 256-byte slots gave %s", nmc_strerror(st));
     /* The slot after it still holds the freed-slot fill (debug builds). */
-    const unsigned char *next = camlbox_image(&box->v, 1);
+    const unsigned char *next = camlbox_image(&rx->v, 1);
     for (size_t i = 0; i < 256; i++)
         ck_assert_msg(next[i] == 0x55, "data loss: byte %zu of slot 1 written", i);
-    ck_assert_status(nmc_camlbox_check(box), NMC_ECORRUPT);
-    ck_assert_ok(nmc_camlbox_sender_close(s));
-    ck_assert_ok(nmc_camlbox_close(box));
+    ck_assert_status(nmc_camlbox_check(rx), NMC_ECORRUPT);
+    box_close();
 }
 END_TEST
 
@@ -211,20 +220,17 @@ static void send_tuple(nmc_camlbox_sender *s)
 /* expect: while a sender flips a published slot's root and length words, get and get_checked return NMC_ECORRUPT or a value inside the slot, never a pointer outside it */
 START_TEST(get_checked_root_flipped)
 {
-    nmc_camlbox *box;
-    nmc_camlbox_sender *s;
-    ck_assert_ok(nmc_camlbox_create(fresh_name(), 2, 256, &box));
-    ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
-    send_tuple(s);
+    box_open(2, 256);
+    send_tuple(tx);
     flip_slot = 0;
-    honest_state = camlbox_slot(&box->v, 0)->state;
-    honest_root = camlbox_slot(&box->v, 0)->root;
+    honest_state = camlbox_slot(&rx->v, 0)->state;
+    honest_root = camlbox_slot(&rx->v, 0)->root;
     pid_t flipper = start_child(flip_root);
-    const unsigned char *lo = camlbox_image(&box->v, 0), *hi = lo + 256;
+    const unsigned char *lo = camlbox_image(&rx->v, 0), *hi = lo + 256;
     unsigned outside = 0, corrupt = 0, ok = 0;
     for (int i = 0; i < 200000; i++) {
         nmc_value v;
-        int st = i % 2 ? nmc_camlbox_get_checked(box, 0, &v) : nmc_camlbox_get(box, 0, &v);
+        int st = i % 2 ? nmc_camlbox_get_checked(rx, 0, &v) : nmc_camlbox_get(rx, 0, &v);
         if (st == NMC_ECORRUPT) {
             corrupt++;
             continue;
@@ -237,8 +243,7 @@ START_TEST(get_checked_root_flipped)
     ck_assert_msg(outside == 0, "wrong status: %u of %u gets returned a root outside the slot",
                   outside, ok);
     printf("get_checked_root_flipped: %u in the slot, %u NMC_ECORRUPT\n", ok, corrupt);
-    ck_assert_ok(nmc_camlbox_sender_close(s));
-    ck_assert_ok(nmc_camlbox_close(box));
+    box_close();
 }
 END_TEST
 
@@ -269,20 +274,17 @@ static void scribble_image(unsigned char *base, size_t size)
 /* expect: while a sender scribbles over a published image, get_verified returns NMC_ECORRUPT or a private value that the sender's writes no longer change */
 START_TEST(get_verified_under_scribbler)
 {
-    nmc_camlbox *box;
-    nmc_camlbox_sender *s;
-    ck_assert_ok(nmc_camlbox_create(fresh_name(), 2, 256, &box));
-    ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
-    send_tuple(s);
+    box_open(2, 256);
+    send_tuple(tx);
     flip_slot = 0;
-    honest_root = camlbox_slot(&box->v, 0)->root;
+    honest_root = camlbox_slot(&rx->v, 0)->root;
     pid_t scribbler = start_child(scribble_image);
     unsigned ok = 0, corrupt = 0, changed = 0;
     for (int i = 0; i < 20000; i++) {
         nmc_arena *a;
         ck_assert_ok(nmc_arena_create(&a));
         nmc_value v, copy;
-        int st = nmc_camlbox_get_verified(box, 0, a, &v);
+        int st = nmc_camlbox_get_verified(rx, 0, a, &v);
         if (st == NMC_OK) {
             ok++;
             ck_assert_ok(nmc_copy_value(a, NMC_COPY_ATOM, v, &copy));
@@ -300,8 +302,7 @@ START_TEST(get_verified_under_scribbler)
     ck_assert_msg(changed == 0, "data loss: %u verified values changed after they were returned",
                   changed);
     printf("get_verified_under_scribbler: %u verified, %u NMC_ECORRUPT\n", ok, corrupt);
-    ck_assert_ok(nmc_camlbox_sender_close(s));
-    ck_assert_ok(nmc_camlbox_close(box));
+    box_close();
 }
 END_TEST
 
@@ -342,14 +343,11 @@ static pid_t wait_in_child(nmc_camlbox *box)
 /* expect: once another process cuts the box (to 0, after its header, in the middle of its slots), every call of the receiver and of an honest sender that meets the cut says NMC_ECORRUPT, a receiver blocked in an untimed wait returns NMC_ECORRUPT, no SIGBUS */
 START_TEST(box_cut_under_receiver_and_sender)
 {
-    nmc_camlbox *box;
-    nmc_camlbox_sender *s;
-    ck_assert_ok(nmc_camlbox_create(fresh_name(), 8, 4096, &box));
-    ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
-    const off_t cuts[] = {0, 4096, (off_t)(box->v.size / 2)};
+    box_open(8, 4096);
+    const off_t cuts[] = {0, 4096, (off_t)(rx->v.size / 2)};
     cut_at = cuts[_i];
-    ck_assert_ok(nmc_camlbox_send(s, string_of(100), 7, NULL)); /* the last slot */
-    pid_t waiter = wait_in_child(box);
+    ck_assert_ok(nmc_camlbox_send(tx, string_of(100), 7, NULL)); /* the last slot */
+    pid_t waiter = wait_in_child(rx);
     usleep(50000);
     cut_box();
     int r = hostile_wait(waiter, 5);
@@ -363,49 +361,23 @@ START_TEST(box_cut_under_receiver_and_sender)
     size_t n;
     /* Slot 7 lies beyond every cut; the wait scans every slot. */
     int st[] = {
-        nmc_camlbox_get_verified(box, 7, arena, &v),
-        nmc_camlbox_timedwait(box, &d, slots, 8, &n),
-        nmc_camlbox_check(box),
-        nmc_camlbox_bmessages(box, &msgs),
-        nmc_camlbox_timedsend(s, string_of(100), 7, &d, NULL),
-        nmc_camlbox_smessages(s, &msgs),
+        nmc_camlbox_get_verified(rx, 7, arena, &v),
+        nmc_camlbox_timedwait(rx, &d, slots, 8, &n),
+        nmc_camlbox_check(rx),
+        nmc_camlbox_bmessages(rx, &msgs),
+        nmc_camlbox_timedsend(tx, string_of(100), 7, &d, NULL),
+        nmc_camlbox_smessages(tx, &msgs),
     };
     for (size_t k = 0; k < sizeof st / sizeof st[0]; k++)
         ck_assert_msg(st[k] == NMC_ECORRUPT, "wrong status: call %zu after a cut at %ld gave %s",
                       k, (long)cut_at, nmc_strerror(st[k]));
     nmc_camlbox_sender *late;
     ck_assert_status(nmc_camlbox_sender_open(box_name, &late), NMC_ECORRUPT);
-    ck_assert_ok(nmc_camlbox_sender_close(s));
-    ck_assert_ok(nmc_camlbox_close(box));
+    box_close();
 }
 END_TEST
 
 /* ---- senders killed between reserve and publish ----------------------------- */
-
-/* Parks the child in its SIGSEGV handler until it is killed. */
-static void park(int sig)
-{
-    (void)sig;
-    for (;;)
-        pause();
-}
-
-/* Sends a value whose field leads into an inaccessible page: the copier
- * faults after the slot was reserved, and the child parks. */
-static int reserve_and_park(void)
-{
-    nmc_camlbox_sender *s;
-    nmc_arena *a;
-    nmc_value head;
-    void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    signal(SIGSEGV, park);
-    if (page == MAP_FAILED || nmc_camlbox_sender_open(box_name, &s) != NMC_OK ||
-        nmc_arena_create(&a) != NMC_OK ||
-        nmc_alloc_tuple(a, 0, 1, (nmc_value[]){(nmc_value)page + 8}, &head) != NMC_OK)
-        return HOSTILE_SETUP_FAILED;
-    nmc_camlbox_send(s, head, NMC_CAMLBOX_ANY_SLOT, NULL);
-    return HOSTILE_SETUP_FAILED; /* not reached */
-}
 
 /* Leaves one slot of box RESERVED by a sender that was killed and reaped;
  * returns that sender's pid. */
@@ -413,7 +385,7 @@ static pid_t dead_reservation(nmc_camlbox *box)
 {
     pid_t pid = fork();
     if (pid == 0)
-        _exit(reserve_and_park());
+        camlbox_test_park_in_send(box_name);
     uint32_t msgs = 0;
     for (int i = 0; i < 3000 && msgs == 0 && pid > 0; i++) {
         usleep(1000);
@@ -453,11 +425,8 @@ END_TEST
 /* expect: a receiver that keeps receiving a stream (every wait finds a message) gets a killed sender's reserved slot back within a second */
 START_TEST(dead_reservation_reclaimed_while_streaming)
 {
-    nmc_camlbox *box;
-    nmc_camlbox_sender *s;
-    ck_assert_ok(nmc_camlbox_create(fresh_name(), 4, 256, &box));
-    ck_assert_int_gt(dead_reservation(box), 0);
-    ck_assert_ok(nmc_camlbox_sender_open(box_name, &s));
+    box_open(4, 256);
+    ck_assert_int_gt(dead_reservation(rx), 0);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     uint32_t msgs = 1;
@@ -465,18 +434,17 @@ START_TEST(dead_reservation_reclaimed_while_streaming)
     while (msgs != 0 && test_elapsed_since(&t0) < 1.0) {
         uint32_t slots[4];
         size_t n;
-        ck_assert_ok(nmc_camlbox_send(s, nmc_val_long(received), NMC_CAMLBOX_ANY_SLOT, NULL));
-        ck_assert_ok(nmc_camlbox_wait(box, slots, 4, &n));
+        ck_assert_ok(nmc_camlbox_send(tx, nmc_val_long(received), NMC_CAMLBOX_ANY_SLOT, NULL));
+        ck_assert_ok(nmc_camlbox_wait(rx, slots, 4, &n));
         for (size_t k = 0; k < n; k++, received++)
-            ck_assert_ok(nmc_camlbox_delete(box, slots[k]));
-        ck_assert_ok(nmc_camlbox_bmessages(box, &msgs));
+            ck_assert_ok(nmc_camlbox_delete(rx, slots[k]));
+        ck_assert_ok(nmc_camlbox_bmessages(rx, &msgs));
     }
     ck_assert_msg(msgs == 0, "leak: the dead sender's slot still taken after %u messages in 1 s",
                   received);
     printf("dead_reservation_reclaimed_while_streaming: freed after %u messages, %.3f s\n",
            received, test_elapsed_since(&t0));
-    ck_assert_ok(nmc_camlbox_sender_close(s));
-    ck_assert_ok(nmc_camlbox_close(box));
+    box_close();
 }
 END_TEST
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "camlbox_test.h"
 #include "nmc/camlbox.h"
 #include "nmc/mem.h"
 #include "nmc/sys.h"
@@ -208,37 +209,12 @@ START_TEST(full_box_blocks_senders_and_releases_them)
 }
 END_TEST
 
-/* A sender whose value leads into an inaccessible page: the copier faults
- * in the middle of the send and the child parks in its signal handler
- * until the parent kills it. */
-static void park(int sig)
-{
-    (void)sig;
-    for (;;)
-        pause();
-}
-
-static void die_in_send(void)
-{
-    nmc_camlbox_sender *s;
-    nmc_arena *a;
-    nmc_value head;
-    void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    signal(SIGSEGV, park);
-    if (page == MAP_FAILED || nmc_camlbox_sender_open(box_name, &s) != NMC_OK ||
-        nmc_arena_create(&a) != NMC_OK ||
-        nmc_alloc_tuple(a, 0, 1, (nmc_value[]){(nmc_value)page + 8}, &head) != NMC_OK)
-        _exit(90);
-    nmc_camlbox_send(s, head, NMC_CAMLBOX_ANY_SLOT, NULL);
-    _exit(91); /* not reached */
-}
-
 static pid_t kill_mid_send(nmc_camlbox *box)
 {
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
-        die_in_send();
+        camlbox_test_park_in_send(box_name);
     uint32_t msgs = 0;
     for (int i = 0; i < 3000 && msgs == 0; i++) {
         usleep(1000);
