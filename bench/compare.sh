@@ -71,7 +71,8 @@ trap on_exit EXIT
 # with the error in LOG, into compare.md and compare.json; exits 2.
 fail() {
     "$PY" reports/compare.py --cannot-compare "$1" ${2:+--log "$2"} --out "$out" \
-        --base-spec "${specs[0]}" --new-spec "${specs[1]}" || true
+        --base-spec "${specs[0]}" --new-spec "${specs[1]}" --threshold "$threshold" \
+        --filter "$filter" || true
     exit 2
 }
 
@@ -133,7 +134,7 @@ build() {
     # shellcheck disable=SC2086
     if [ -n "$targets" ] && ! (cd "$dir" && bazel build --config=opt $targets) 2>&1 | tee "$log" >&2
     then
-        fail "building $label failed (Bazel's output above)" "$log"
+        fail "building $label failed" "$log"
     fi
     bin=$(cd "$dir" && bazel info --config=opt bazel-bin 2>"$log") \
         || { cat "$log" >&2; fail "bazel info in $label failed" "$log"; }

@@ -90,7 +90,7 @@ class Side:
                          time_unit="ns"))
 
     def names(self):
-        return list(dict.fromkeys([*self.runs, *self.errors]))
+        return {*self.runs, *self.errors}
 
     def failed_binaries(self):
         return {f.get("binary") for f in self.failures}
@@ -151,10 +151,10 @@ def failed_entry(name, sides, failed_bins):
 
 
 def compare(sides, threshold, alpha):
-    """The entries of all benchmarks, in BASE's order then NEW's."""
+    """The entries of all benchmarks, sorted by name."""
     failed_bins = {side: s.failed_binaries() for side, s in sides.items()}
     entries, matched = [], []
-    for name in dict.fromkeys([*sides["base"].names(), *sides["new"].names()]):
+    for name in sorted({*sides["base"].names(), *sides["new"].names()}):
         e = {"name": name, "binary": sides["new"].binary.get(name) or sides["base"].binary.get(name),
              "status": None, "change_pct": None, "p_value": None, "failed_on": [], "message": None}
         e.update({side: summary(s.runs[name]) if name in s.runs else None
@@ -282,7 +282,7 @@ def md_table(entries):
 
 def side_label(rec):
     commit = rec["commit"]
-    label = f"`{rec['spec']}`"
+    label = "the working tree" if rec["spec"] == "." else f"`{rec['spec']}`"
     extra = []
     if commit and commit != "unknown":
         extra.append(f"`{commit[:12]}`")
@@ -309,9 +309,10 @@ def compare_md(result):
     s, run = result["settings"], result["run"]
     how = (f"{run['repetitions']} interleaved repetitions, min time {run['min_time_s']} s, "
            if run else "")
+    how += f"filter `{s['filter']}`"
     lines = [f"## Benchmarks: {headline(result)}", "",
              f"**BASE** {side_label(result['base'])} · **NEW** {side_label(result['new'])}. "
-             f"{how}filter `{s['filter']}`; a change counts beyond ±{s['threshold_pct']:g} % "
+             f"{how[0].upper()}{how[1:]}; a change counts beyond ±{s['threshold_pct']:g} % "
              f"with U-test p < {s['alpha']:g} ({s['metric']}).", ""]
     lines += [f"- {r}" for r in result["reasons"]] + ([""] if result["reasons"] else [])
     entries = result["benchmarks"]
